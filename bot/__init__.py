@@ -1,0 +1,1 @@
+"""cardcare bot package."""

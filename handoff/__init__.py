@@ -1,0 +1,1 @@
+"""cardcare handoff package."""

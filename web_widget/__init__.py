@@ -1,0 +1,1 @@
+"""cardcare web_widget package."""
