@@ -21,14 +21,13 @@ from typing import Literal
 
 import yaml
 
+from knowledge.errors import KnowledgeError
 from knowledge.fees import TIER_IDS, FeeSchedule
+from knowledge.models import ALL_TIERS, LOCALES, Locale
 
 ARTICLES_DIR = Path(__file__).parent / "content" / "articles"
 
-Locale = Literal["zh", "en"]
 FigureKind = Literal["percent", "money", "count"]
-
-LOCALES: tuple[Locale, ...] = ("zh", "en")
 
 # The intent taxonomy (design/INTENTS.md): a public contract, so an article may only name these.
 INTENT_IDS: frozenset[str] = frozenset(
@@ -57,7 +56,7 @@ _FRONT_MATTER = re.compile(
 )
 
 
-class ArticleError(ValueError):
+class ArticleError(KnowledgeError, ValueError):
     """An article file is malformed; the message always starts with the file's path."""
 
     def __init__(self, path: Path, problem: str) -> None:
@@ -190,9 +189,9 @@ def _intents(meta: Mapping[object, object], path: Path) -> tuple[str, ...]:
 
 def _tiers(meta: Mapping[object, object], path: Path) -> tuple[str, ...]:
     tiers = _string_list(meta, "tiers", path)
-    if tiers == ("all",):
+    if tiers == (ALL_TIERS,):
         return tiers
-    if "all" in tiers:
+    if ALL_TIERS in tiers:
         raise ArticleError(path, f"tiers: 'all' cannot be combined with other tiers, got {list(tiers)!r}")
     unknown = [t for t in tiers if t not in TIER_IDS]
     if unknown:
