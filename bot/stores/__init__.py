@@ -1,0 +1,1 @@
+"""Conversation store adapters: SQLite (embedded default) and Redis (scale-out)."""
