@@ -1,0 +1,100 @@
+"""``InMemoryEventBus``: the event bus for the embedded, single-process deployment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from fnmatch import fnmatchcase
+
+from handoff.bus.events import check_topic, decode_event, encode_event
+from handoff.models import BusMessage, JsonDict
+
+logger = logging.getLogger(__name__)
+
+_CLOSED = object()
+
+
+class _Subscription:
+    """An async iterator over the events of one ``subscribe`` block."""
+
+    def __init__(self, patterns: Sequence[str], max_buffer: int) -> None:
+        self.patterns = tuple(patterns)
+        self._queue: asyncio.Queue[BusMessage | object] = asyncio.Queue(max_buffer)
+        self._dropped = 0
+
+    def matches(self, topic: str) -> bool:
+        return any(fnmatchcase(topic, p) for p in self.patterns)
+
+    def offer(self, message: BusMessage) -> None:
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            # A stuck consumer must not stall publishers: drop the oldest, as pub/sub would.
+            self._queue.get_nowait()
+            self._queue.put_nowait(message)
+            self._dropped += 1
+            logger.warning("handoff.bus.dropped", extra={"topic": message.topic, "dropped": self._dropped})
+
+    def end(self) -> None:
+        while True:
+            try:
+                self._queue.put_nowait(_CLOSED)
+                return
+            except asyncio.QueueFull:
+                self._queue.get_nowait()
+
+    def __aiter__(self) -> _Subscription:
+        return self
+
+    async def __anext__(self) -> BusMessage:
+        item = await self._queue.get()
+        if item is _CLOSED:
+            self._queue.put_nowait(_CLOSED)  # every later read ends too
+            raise StopAsyncIteration
+        assert isinstance(item, BusMessage)
+        return item
+
+
+class InMemoryEventBus:
+    """In-process pub/sub with the same contract as ``RedisEventBus``.
+
+    Events are JSON-encoded on publish and decoded per subscriber, so a subscriber never
+    shares (or mutates) the publisher's dict and non-JSON values fail here as they would on Redis.
+    """
+
+    def __init__(self, *, max_buffer: int = 10_000) -> None:
+        self._subs: set[_Subscription] = set()
+        self._max_buffer = max_buffer
+        self._closed = False
+
+    async def publish(self, topic: str, event: JsonDict) -> None:
+        """Deliver ``event`` to every live subscription whose topics or patterns match ``topic``."""
+        payload = encode_event(topic, event)
+        if self._closed:
+            return
+        for sub in list(self._subs):
+            if sub.matches(topic):
+                sub.offer(BusMessage(topic=topic, event=decode_event(payload)))
+
+    @asynccontextmanager
+    async def subscribe(self, topic_or_pattern: str, *more: str) -> AsyncIterator[AsyncIterator[BusMessage]]:
+        """Live from entry until exit; iteration ends when the bus closes."""
+        patterns = (topic_or_pattern, *more)
+        for p in patterns:
+            check_topic(p)
+        sub = _Subscription(patterns, self._max_buffer)
+        if self._closed:
+            sub.end()
+        self._subs.add(sub)
+        try:
+            yield sub
+        finally:
+            self._subs.discard(sub)
+
+    async def close(self) -> None:
+        """End every subscription; later publishes are dropped."""
+        self._closed = True
+        for sub in list(self._subs):
+            sub.end()
