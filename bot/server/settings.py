@@ -74,7 +74,7 @@ class BotSettings(BaseSettings):
     # Handoff.
     sla_check_interval_s: float = 5.0
 
-    @field_validator("redis_url", "chroma_url", "openai_base_url", mode="before")
+    @field_validator("redis_url", "chroma_url", "openai_base_url", "openai_api_key", "token_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

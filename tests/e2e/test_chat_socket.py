@@ -1,0 +1,217 @@
+"""The customer WebSocket over a real uvicorn server and a real websockets client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+
+from tests.harness import ChatClient, LiveServer, demo_token, live_server, make_settings
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(make_settings(tmp_path_factory.mktemp("var"))) as s:
+        yield s
+
+
+async def client_for(server: LiveServer, customer_id: str = "C001", locale: str = "zh-CN") -> ChatClient:
+    return ChatClient(server.ws, await demo_token(server.http, customer_id), locale=locale)
+
+
+async def test_hello_message_ack_reply_and_reconnect_gets_exactly_the_missed_events(server: LiveServer) -> None:
+    c = await client_for(server)
+    welcome = await c.connect()
+    assert welcome["type"] == "welcome" and welcome["mode"] == "bot" and welcome["seq"] == 0
+    conv_id = welcome["conversation_id"]
+    cmid = await c.say("你好")
+    ack = await c.until(lambda f: f["type"] == "ack")
+    assert ack == {"type": "ack", "client_msg_id": cmid, "seq": 1}
+    reply = await c.reply()
+    assert reply["role"] == "bot" and reply["seq"] == 2 and reply["reply_to"] == 1
+    await c.close()
+
+    # Offline: two more turns happen through a second device.
+    other = await client_for(server)
+    await other.connect(conversation_id=conv_id, last_seq=2)
+    await other.ask("第二条")
+    await other.ask("third")
+    await other.close()
+
+    c2 = await client_for(server)
+    await c2.connect(conversation_id=conv_id, last_seq=2)
+    got = [await c2.recv() for _ in range(4)]
+    assert [f["seq"] for f in got] == [3, 4, 5, 6]
+    assert [f.get("role") for f in got] == ["customer", "bot", "customer", "bot"]
+    with pytest.raises(asyncio.TimeoutError):
+        await c2.recv(timeout=0.5)
+    await c2.close()
+
+
+async def test_duplicate_client_msg_id_is_acked_with_same_seq_and_answered_once(server: LiveServer) -> None:
+    c = await client_for(server)
+    await c.connect()
+    await c.say("hello", client_msg_id="dup-1")
+    first = await c.until(lambda f: f["type"] == "ack")
+    await c.say("hello", client_msg_id="dup-1")
+    second = await c.until(lambda f: f["type"] == "ack")
+    assert first["seq"] == second["seq"]
+    await server.call(server.rt.conversations.idle)
+    events = await server.call(lambda: server.rt.store.events_after(c.welcome["conversation_id"], 0))
+    assert [e.data.get("role") for e in events] == ["customer", "bot"]
+    await c.close()
+
+
+@pytest.mark.parametrize("token", ["", "not-a-jwt", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJDMDAxIn0."])
+async def test_bad_token_closes_with_4401(server: LiveServer, token: str) -> None:
+    async with websockets.connect(server.ws + "/ws/chat") as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token or "x", "locale": "zh-CN"}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_expired_token_closes_with_4401(server: LiveServer) -> None:
+    token, _ = server.rt.tokens.mint("C001", "customer", ttl_s=-120)
+    async with websockets.connect(server.ws + "/ws/chat") as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_agent_token_cannot_open_a_customer_socket(server: LiveServer) -> None:
+    token, _ = server.rt.tokens.mint("C001", "agent")
+    async with websockets.connect(server.ws + "/ws/chat") as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_another_customers_conversation_closes_with_4403(server: LiveServer) -> None:
+    a = await client_for(server, "C001")
+    await a.connect()
+    conv_id = a.welcome["conversation_id"]
+    await a.close()
+    b = await client_for(server, "C002")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await b.connect(conversation_id=conv_id)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{not json", "bad_json"),
+        ('["a list"]', "bad_frame"),
+        ('{"type": "launch_missiles"}', "unknown_type"),
+        ('{"type": "message", "client_msg_id": "a1", "text": "hi", "extra": 1}', "unknown_field"),
+        ('{"type": "message", "client_msg_id": "a2", "text": 42}', "bad_frame"),
+        ('{"type": "message", "client_msg_id": "bad id!", "text": "hi"}', "bad_frame"),
+        ('{"type": "message", "client_msg_id": "a3", "text": "   "}', "empty_text"),
+        ('{"type": "message", "client_msg_id": "a4", "text": "bell\\u0007"}', "invalid_text"),
+        ('{"type": "message", "client_msg_id": "a5", "text": "\\ud800"}', "invalid_text"),
+        (b'{"type": "message", "client_msg_id": "a6", "text": "\xff\xfe"}', "invalid_utf8"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_socket_stays_open(
+    server: LiveServer, frame: str | bytes, code: str
+) -> None:
+    c = await client_for(server)
+    await c.connect()
+    await c.send(frame)
+    err = await c.until(lambda f: f["type"] == "error")
+    assert err["code"] == code and err["message"]
+    await c.send({"type": "ping"})
+    assert (await c.until(lambda f: f["type"] in ("pong", "error")))["type"] == "pong"
+    await server.call(server.rt.conversations.idle)
+    assert await server.call(lambda: server.rt.store.events_after(c.welcome["conversation_id"], 0)) == []
+    await c.close()
+
+
+async def test_oversized_text_and_frame_are_refused(server: LiveServer) -> None:
+    c = await client_for(server)
+    await c.connect()
+    await c.say("长" * 2001)
+    assert (await c.until(lambda f: f["type"] == "error"))["code"] == "text_too_long"
+    await c.send(json.dumps({"type": "message", "client_msg_id": "big", "text": "x" * (70 * 1024)}))
+    assert (await c.until(lambda f: f["type"] == "error"))["code"] == "frame_too_large"
+    reply = await c.ask("still here?")
+    assert reply["role"] == "bot"
+    await c.close()
+
+
+async def test_flood_is_rate_limited_and_other_sessions_keep_working(server: LiveServer) -> None:
+    flooder = await client_for(server, "C003")
+    await flooder.connect()
+    for i in range(60):
+        await flooder.send({"type": "ping"} if i % 2 else {"type": "typing", "active": True})
+    errors = []
+    for _ in range(60):
+        f = await flooder.recv()
+        if f["type"] == "error":
+            errors.append(f["code"])
+        if len(errors) >= 1:
+            break
+    assert "rate_limited" in errors
+    calm = await client_for(server, "C004", "en-US")
+    await calm.connect()
+    assert (await calm.ask("hi"))["role"] == "bot"
+    await flooder.close()
+    await calm.close()
+
+
+async def test_first_frame_must_be_hello(server: LiveServer) -> None:
+    token = await demo_token(server.http, "C001")
+    async with websockets.connect(server.ws + "/ws/chat") as ws:
+        await ws.send(json.dumps({"type": "message", "client_msg_id": "x", "text": "hi"}))
+        err = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert err["code"] == "hello_required"
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "welcome"
+
+
+async def test_conversation_http_api_is_owner_only(server: LiveServer) -> None:
+    c = await client_for(server, "C001")
+    await c.connect()
+    await c.ask("你好")
+    await c.close()
+    conv_id = c.welcome["conversation_id"]
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        own = await http.get(f"/api/v1/conversations/{conv_id}", headers={"Authorization": f"Bearer {c.token}"})
+        assert own.status_code == 200 and [e["seq"] for e in own.json()["events"]] == [1, 2]
+        other = await demo_token(server.http, "C002")
+        theirs = await http.get(f"/api/v1/conversations/{conv_id}", headers={"Authorization": f"Bearer {other}"})
+        assert theirs.status_code == 403
+        anon = await http.get(f"/api/v1/conversations/{conv_id}")
+        assert anon.status_code == 401
+        listing = await http.get("/api/v1/conversations", headers={"Authorization": f"Bearer {c.token}"})
+        assert conv_id in [x["conversation_id"] for x in listing.json()]
+
+
+async def test_demo_endpoints(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.http) as http:
+        customers = (await http.get("/api/v1/demo/customers")).json()
+        assert len(customers) >= 8
+        assert set(customers[0]) == {"id", "display_name", "display_name_en", "segment", "tier", "preferred_locale"}
+        tok = (await http.post("/api/v1/demo/token", json={"customer_id": "C001"})).json()
+        assert tok["customer_id"] == "C001" and tok["expires_at"] > 0
+        assert (await http.post("/api/v1/demo/token", json={"customer_id": "C999"})).status_code == 404
+        assert (await http.post("/api/v1/demo/token", json={"customer_id": "C001", "x": 1})).status_code == 422
+        state = (await http.get("/api/v1/demo/customers/C001/state")).json()
+        assert state["cards"][0]["last4"] and state["transactions"]
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"]["store"] == "ok"
+
+
+def test_demo_endpoints_are_off_outside_demo_mode(tmp_path: Path) -> None:
+    with live_server(make_settings(tmp_path, demo=False)) as s:
+        assert httpx.get(s.http + "/api/v1/demo/customers").status_code == 404
+        assert httpx.post(s.http + "/api/v1/demo/token", json={"customer_id": "C001"}).status_code == 404
