@@ -335,17 +335,19 @@ def check_article_figures(article: Article, schedule: FeeSchedule) -> list[str]:
     """Problems with the figures ``article`` states; an empty list means every figure is grounded.
 
     A figure is grounded when the schedule holds it (``schedule.figures()``) or the article
-    lists it in ``example_figures``. Example figures must be stated in the body and must not
-    repeat a schedule figure (so a schedule change cannot hide behind an example). Clock
-    times must be the schedule's service hours.
+    lists it in ``example_figures``; a percentage must moreover be one of the schedule's rates
+    or ratios, so "a late fee of 10%" fails even though ¥10 is a schedule figure. Example
+    figures must be stated in the body and must not repeat a schedule figure (so a schedule
+    change cannot hide behind an example). Clock times must be the schedule's service hours.
     """
     authorised = schedule.figures()
+    examples = set(article.example_figures)
+    percents, clock_times = _rates_and_times(schedule.raw)
     stated = stated_figures(article.body)
-    allowed = authorised | set(article.example_figures)
     problems = [
         f"{article.path}: states {f.kind} {f.span!r} ({f.value}), which the fee schedule does not hold"
         for f in stated
-        if f.value not in allowed
+        if f.value not in examples and f.value not in (percents if f.kind == "percent" else authorised)
     ]
     stated_values = {f.value for f in stated}
     for figure in article.example_figures:
@@ -356,7 +358,6 @@ def check_article_figures(article: Article, schedule: FeeSchedule) -> list[str]:
             )
         elif figure not in stated_values:
             problems.append(f"{article.path}: example figure {figure} is not stated in the body")
-    clock_times = _clock_times(schedule.raw)
     for m in _CLOCK.finditer(unicodedata.normalize("NFKC", article.body)):
         if (int(m[1]), int(m[2])) not in clock_times:
             problems.append(f"{article.path}: states time {m[0]!r}, which the fee schedule does not hold")
@@ -384,15 +385,24 @@ def _cn_or_digits(numeral: str) -> Decimal:
     return Decimal(total + section + digit)
 
 
-def _clock_times(node: object) -> frozenset[tuple[int, int]]:
-    out: set[tuple[int, int]] = set()
-    stack = [node]
+def _rates_and_times(raw: object) -> tuple[frozenset[Decimal], frozenset[tuple[int, int]]]:
+    """The schedule's rates and ratios as percentages, and its clock times as (hour, minute)."""
+    percents: set[Decimal] = set()
+    times: set[tuple[int, int]] = set()
+    stack: list[tuple[str, object]] = [("", raw)]
     while stack:
-        item = stack.pop()
+        key, item = stack.pop()
         if isinstance(item, dict):
-            stack.extend(item.values())
+            stack.extend((str(k), v) for k, v in item.items())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((key, v) for v in item)
         elif isinstance(item, str) and (m := _CLOCK.fullmatch(item)):
-            out.add((int(m[1]), int(m[2])))
-    return frozenset(out)
+            times.add((int(m[1]), int(m[2])))
+        elif isinstance(item, int | float) and not isinstance(item, bool) and _is_rate_key(key):
+            percents.add(Decimal(str(item)) * 100)
+    return frozenset(percents), frozenset(times)
+
+
+def _is_rate_key(key: str) -> bool:
+    # The same naming rule fees.FeeSchedule.figures() uses to add a rate's percentage form.
+    return "rate" in key or key == "apr" or key.endswith("ratio")
