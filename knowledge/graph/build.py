@@ -59,8 +59,12 @@ class GraphData:
     conditions: tuple[Condition, ...]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a key given twice (plain YAML keeps the last one silently)."""
+# libyaml's parser when the wheel has it (several times faster); same safe constructor either way.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[valid-type,misc]  # chosen at import time
+    """A safe loader that refuses a key given twice (plain YAML keeps the last one silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
         seen: set[object] = set()

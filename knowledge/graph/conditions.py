@@ -237,7 +237,11 @@ def _card_inactive(condition: Condition, facts: CustomerFacts, schedule: FeeSche
 
 
 def _card_age(condition: Condition, facts: CustomerFacts, schedule: FeeSchedule) -> Outcome:
-    return _at_most(facts.card_issued_days_ago, threshold(condition, "max", schedule))
+    window = threshold(condition, "max", schedule)
+    if facts.card_activated:
+        # The activation window binds a card not yet activated; an active card has met it.
+        return Outcome(status="met", required=window, values={"window": window})
+    return _at_most(facts.card_issued_days_ago, window)
 
 
 def _points_balance(condition: Condition, facts: CustomerFacts, schedule: FeeSchedule) -> Outcome:

@@ -19,7 +19,7 @@ from knowledge.graph.model import Bilingual
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)(?:\|([a-z_]+))?\}")
 # ASCII and full-width digits: a figure written into a text instead of named by its path.
-_BARE_DIGIT = re.compile(r"[0-9\uff10-\uff19]+")
+_BARE_DIGIT = re.compile(r"[0-9\uff10-\uff19]+(?:[.,][0-9\uff10-\uff19]+)*")
 
 DERIVED_NAMES: frozenset[str] = frozenset({"installment_periods", "installment_aprs"})
 
