@@ -159,8 +159,25 @@ def _figures(items: _Items, schedule: FeeSchedule) -> Iterator[str]:
                     yield f"{where}: the schedule's {tier_id} waiver kind {kind!r} has no rule here"
 
 
+def _rate_percents(node: object, key: str = "") -> frozenset[Decimal]:
+    """The schedule's rates and ratios as percentages: what a stated percentage may be.
+
+    The naming rule is the one ``FeeSchedule.figures()`` and the article figure check use,
+    so "a grace of 3%" fails even though 3 (days) is a schedule figure.
+    """
+    if isinstance(node, dict):
+        return frozenset().union(*(_rate_percents(v, str(k)) for k, v in node.items()))
+    if isinstance(node, list):
+        return frozenset().union(*(_rate_percents(v, key) for v in node))
+    if isinstance(node, int | float) and not isinstance(node, bool):
+        if "rate" in key or key == "apr" or key.endswith("ratio"):
+            return frozenset({Decimal(str(node)) * 100})
+    return frozenset()
+
+
 def _texts(items: _Items, schedule: FeeSchedule) -> Iterator[str]:
     grounded = schedule.figures()
+    percents = _rate_percents(schedule.raw)
     for entry in _all_texts(items, schedule):
         for locale, template in entry.text.items():
             digits = bare_figures(template)
@@ -177,7 +194,11 @@ def _texts(items: _Items, schedule: FeeSchedule) -> Iterator[str]:
                 except TemplateError as exc:
                     yield f"{entry.owner}: the {locale} text cannot be rendered: {exc}"
                     break
-                stray = [f.span for f in stated_figures(rendered) if f.value not in grounded]
+                stray = [
+                    f.span
+                    for f in stated_figures(rendered)
+                    if f.value not in (percents if f.kind == "percent" else grounded)
+                ]
                 if stray:
                     yield (
                         f"{entry.owner}: the {locale} text states {stray[0]!r}, "

@@ -820,6 +820,10 @@ MUTATIONS: dict[str, tuple[Callable[[Raw], None], str]] = {
         _set("products/autopay/summary/zh", "九十九天内设置自动还款"),
         "product 'autopay' summary: the zh text states '九十九天', which the fee schedule does not hold",
     ),
+    "percentage that is no schedule rate": (
+        _set("products/minimum_payment/notes/0/text/en", "A grace of {billing.grace_days}% applies"),
+        "product 'minimum_payment' note: the en text states '3%', which the fee schedule does not hold",
+    ),
     "tier placeholder where the tier is unknown": (
         _set("products/concierge/summary/en", "Your {tier.name} concierge"),
         "product 'concierge' summary: the en text cannot be rendered: {tier.name} needs the customer's tier",
