@@ -8,7 +8,6 @@ an id the file does not declare becomes a node of kind ``missing``, so that
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +18,7 @@ import networkx as nx
 import yaml
 
 from knowledge.fees import TIER_IDS
+from knowledge.graph import shape
 from knowledge.graph.conditions import KIND_SPECS
 from knowledge.graph.errors import GraphError
 from knowledge.graph.model import (
@@ -44,8 +44,6 @@ from knowledge.graph.model import (
 
 GRAPH_PATH = Path(__file__).parent.parent / "content" / "graph.yaml"
 
-_ID = re.compile(r"[a-z][a-z0-9_]*")
-_ARTICLE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _T = TypeVar("_T")
 
 
@@ -84,8 +82,8 @@ def parse_graph(text: str, *, source: str = "graph.yaml") -> GraphData:
         raise GraphError(f"{source}: not valid YAML: {exc}") from exc
     except GraphError as exc:
         raise GraphError(f"{source}: {exc}") from exc
-    top = _mapping(raw, source)
-    _keys(top, source, required=("version", "needs", "products", "conditions"))
+    top = shape.mapping(raw, source)
+    shape.keys(top, source, required=("version", "needs", "products", "conditions"))
     version = top["version"]
     if not isinstance(version, int) or isinstance(version, bool):
         raise GraphError(f"{source}: version must be an integer, got {version!r}")
@@ -146,23 +144,24 @@ def _link_notes(graph: nx.MultiDiGraph, source: str, notes: Sequence[Note]) -> N
 
 
 def _entries(raw: object, kind: str, parse: Callable[[str, Mapping[str, object]], _T]) -> tuple[_T, ...]:
-    section = _mapping(raw, f"{kind}s")
+    section = shape.mapping(raw, f"{kind}s")
     out: list[_T] = []
     for node_id, body in section.items():
         where = f"{kind} {node_id!r}"
-        if not _ID.fullmatch(node_id):
+        if not shape.ID.fullmatch(node_id):
             raise GraphError(f"{where}: id must be lowercase letters, digits and underscores")
-        out.append(parse(node_id, _mapping(body, where)))
+        out.append(parse(node_id, shape.mapping(body, where)))
     return tuple(out)
 
 
 def _need(node_id: str, raw: Mapping[str, object]) -> Need:
     where = f"need {node_id!r}"
-    _keys(raw, where, required=("label", "intents", "triggers", "fits"), optional=("explained_by",))
-    triggers = _mapping(raw["triggers"], f"{where} triggers")
-    _keys(triggers, f"{where} triggers", required=("zh", "en"))
+    shape.keys(raw, where, required=("label", "intents", "triggers", "fits"), optional=("explained_by",))
+    triggers = shape.mapping(raw["triggers"], f"{where} triggers")
+    shape.keys(triggers, f"{where} triggers", required=("zh", "en"))
     fits = tuple(
-        _fit(node_id, _mapping(f, f"{where} fits"), where) for f in _list(raw["fits"], f"{where} fits")
+        _fit(node_id, shape.mapping(f, f"{where} fits"), where)
+        for f in shape.sequence(raw["fits"], f"{where} fits")
     )
     products = [f.product for f in fits]
     if len(set(products)) != len(products):
@@ -171,32 +170,36 @@ def _need(node_id: str, raw: Mapping[str, object]) -> Need:
         raise GraphError(f"{where}: fits must name at least one product")
     return Need(
         id=node_id,
-        label=_bilingual(raw["label"], f"{where} label"),
-        intents=_strings(raw["intents"], f"{where} intents", non_empty=True),
-        triggers_zh=_strings(triggers["zh"], f"{where} zh triggers", non_empty=True),
-        triggers_en=_strings(triggers["en"], f"{where} en triggers", non_empty=True),
-        explained_by=_strings(raw.get("explained_by", []), f"{where} explained_by", pattern=_ARTICLE_ID),
+        label=shape.bilingual(raw["label"], f"{where} label"),
+        intents=shape.strings(raw["intents"], f"{where} intents", non_empty=True),
+        triggers_zh=shape.strings(triggers["zh"], f"{where} zh triggers", non_empty=True),
+        triggers_en=shape.strings(triggers["en"], f"{where} en triggers", non_empty=True),
+        explained_by=shape.strings(
+            raw.get("explained_by", []), f"{where} explained_by", pattern=shape.ARTICLE_ID
+        ),
         fits=fits,
     )
 
 
 def _fit(need_id: str, raw: Mapping[str, object], where: str) -> Fit:
-    _keys(raw, where + " fit", required=("product", "rank", "reason"), optional=("notes", "fallback_for"))
-    product = _id(raw["product"], f"{where} fit product")
+    shape.keys(
+        raw, where + " fit", required=("product", "rank", "reason"), optional=("notes", "fallback_for")
+    )
+    product = shape.identifier(raw["product"], f"{where} fit product")
     where = f"{where} fit {product!r}"
     return Fit(
         need=need_id,
         product=product,
-        rank=_rank(raw["rank"], where),
-        reason=_bilingual(raw["reason"], f"{where} reason"),
+        rank=shape.rank(raw["rank"], where),
+        reason=shape.bilingual(raw["reason"], f"{where} reason"),
         notes=_notes(raw.get("notes", []), where),
-        fallback_for=_strings(raw.get("fallback_for", []), f"{where} fallback_for", pattern=_ID),
+        fallback_for=shape.strings(raw.get("fallback_for", []), f"{where} fallback_for", pattern=shape.ID),
     )
 
 
 def _product(node_id: str, raw: Mapping[str, object]) -> Product:
     where = f"product {node_id!r}"
-    _keys(
+    shape.keys(
         raw,
         where,
         required=("kind", "label", "summary"),
@@ -211,14 +214,17 @@ def _product(node_id: str, raw: Mapping[str, object]) -> Product:
     return Product(
         id=node_id,
         kind=cast(ProductKind, kind),
-        label=_bilingual(raw["label"], f"{where} label"),
-        summary=_bilingual(raw["summary"], f"{where} summary"),
-        cost=_bilingual(raw["cost"], f"{where} cost") if "cost" in raw else None,
-        requires=_strings(raw.get("requires", []), f"{where} requires", pattern=_ID),
-        explained_by=_strings(raw.get("explained_by", []), f"{where} explained_by", pattern=_ARTICLE_ID),
+        label=shape.bilingual(raw["label"], f"{where} label"),
+        summary=shape.bilingual(raw["summary"], f"{where} summary"),
+        cost=shape.bilingual(raw["cost"], f"{where} cost") if "cost" in raw else None,
+        requires=shape.strings(raw.get("requires", []), f"{where} requires", pattern=shape.ID),
+        explained_by=shape.strings(
+            raw.get("explained_by", []), f"{where} explained_by", pattern=shape.ARTICLE_ID
+        ),
         performed_by=_flow(raw["performed_by"], where) if "performed_by" in raw else None,
         next=tuple(
-            _next(node_id, _mapping(n, f"{where} next"), where) for n in _list(raw.get("next", []), where)
+            _next(node_id, shape.mapping(n, f"{where} next"), where)
+            for n in shape.sequence(raw.get("next", []), where)
         ),
         notes=_notes(raw.get("notes", []), where),
         is_promotional=promotional,
@@ -226,41 +232,41 @@ def _product(node_id: str, raw: Mapping[str, object]) -> Product:
 
 
 def _flow(raw: object, where: str) -> FlowRef:
-    body = _mapping(raw, f"{where} performed_by")
-    _keys(body, f"{where} performed_by", required=("flow",), optional=("variant",))
+    body = shape.mapping(raw, f"{where} performed_by")
+    shape.keys(body, f"{where} performed_by", required=("flow",), optional=("variant",))
     variant = body.get("variant")
     return FlowRef(
-        flow=_id(body["flow"], f"{where} performed_by flow"),
-        variant=None if variant is None else _id(variant, f"{where} performed_by variant"),
+        flow=shape.identifier(body["flow"], f"{where} performed_by flow"),
+        variant=None if variant is None else shape.identifier(variant, f"{where} performed_by variant"),
     )
 
 
 def _next(source: str, raw: Mapping[str, object], where: str) -> NextStep:
-    _keys(raw, f"{where} next", required=("product", "rank", "reason"), optional=("when_need",))
-    product = _id(raw["product"], f"{where} next product")
+    shape.keys(raw, f"{where} next", required=("product", "rank", "reason"), optional=("when_need",))
+    product = shape.identifier(raw["product"], f"{where} next product")
     where = f"{where} next {product!r}"
     return NextStep(
         source=source,
         product=product,
-        rank=_rank(raw["rank"], where),
-        reason=_bilingual(raw["reason"], f"{where} reason"),
-        when_need=_strings(raw.get("when_need", []), f"{where} when_need", pattern=_ID),
+        rank=shape.rank(raw["rank"], where),
+        reason=shape.bilingual(raw["reason"], f"{where} reason"),
+        when_need=shape.strings(raw.get("when_need", []), f"{where} when_need", pattern=shape.ID),
     )
 
 
 def _notes(raw: object, where: str) -> tuple[Note, ...]:
     notes: list[Note] = []
-    for item in _list(raw, f"{where} notes"):
-        body = _mapping(item, f"{where} note")
-        _keys(body, f"{where} note", required=("text",), optional=("when", "unless"))
+    for item in shape.sequence(raw, f"{where} notes"):
+        body = shape.mapping(item, f"{where} note")
+        shape.keys(body, f"{where} note", required=("text",), optional=("when", "unless"))
         if "when" in body and "unless" in body:
             raise GraphError(f"{where}: a note takes when or unless, not both")
         when, unless = body.get("when"), body.get("unless")
         notes.append(
             Note(
-                text=_bilingual(body["text"], f"{where} note"),
-                when=None if when is None else _id(when, f"{where} note when"),
-                unless=None if unless is None else _id(unless, f"{where} note unless"),
+                text=shape.bilingual(body["text"], f"{where} note"),
+                when=None if when is None else shape.identifier(when, f"{where} note when"),
+                unless=None if unless is None else shape.identifier(unless, f"{where} note unless"),
             )
         )
     return tuple(notes)
@@ -273,14 +279,14 @@ def _condition(node_id: str, raw: Mapping[str, object]) -> Condition:
         raise GraphError(f"{where}: kind must be one of {', '.join(KIND_SPECS)}, got {kind!r}")
     spec = KIND_SPECS[cast(ConditionKind, kind)]
     tier_keys = ("in", "min", "matches") if kind == "tier" else ()
-    _keys(
+    shape.keys(
         raw, where, required=("kind", "requirement", "unmet", *spec.params), optional=("remedy", *tier_keys)
     )
     tiers, matches = _tier_terms(raw, where) if kind == "tier" else ((), None)
     return Condition(
         id=node_id,
         kind=cast(ConditionKind, kind),
-        requirement=_bilingual(raw["requirement"], f"{where} requirement"),
+        requirement=shape.bilingual(raw["requirement"], f"{where} requirement"),
         unmet=_cased(raw["unmet"], spec.cases, f"{where} unmet", complete=True),
         remedy=_cased(raw["remedy"], spec.cases, f"{where} remedy", complete=False)
         if "remedy" in raw
@@ -302,14 +308,14 @@ def _tier_terms(raw: Mapping[str, object], where: str) -> tuple[tuple[str, ...],
             raise GraphError(f"{where}: unknown tier {lowest!r}")
         tiers = TIER_IDS[TIER_IDS.index(cast(str, lowest)) :]
     else:
-        tiers = _strings(raw["in"], f"{where} in", non_empty=True)
+        tiers = shape.strings(raw["in"], f"{where} in", non_empty=True)
         unknown = [t for t in tiers if t not in TIER_IDS]
         if unknown:
             raise GraphError(f"{where}: unknown tier {unknown[0]!r}")
     if "matches" not in raw:
         return tiers, None
-    body = _mapping(raw["matches"], f"{where} matches")
-    _keys(body, f"{where} matches", required=("feature", "op"), optional=("value",))
+    body = shape.mapping(raw["matches"], f"{where} matches")
+    shape.keys(body, f"{where} matches", required=("feature", "op"), optional=("value",))
     if body["op"] not in TIER_OPS:
         raise GraphError(f"{where}: matches op must be one of {', '.join(TIER_OPS)}")
     feature = body["feature"]
@@ -321,18 +327,18 @@ def _tier_terms(raw: Mapping[str, object], where: str) -> tuple[tuple[str, ...],
 def _cased(
     raw: object, cases: tuple[str, ...], where: str, *, complete: bool
 ) -> tuple[tuple[str, Bilingual], ...]:
-    body = _mapping(raw, where)
+    body = shape.mapping(raw, where)
     if set(body) == {"zh", "en"}:
         if cases != (DEFAULT_CASE,):
             raise GraphError(f"{where}: give one text per case: {', '.join(cases)}")
-        return ((DEFAULT_CASE, _bilingual(body, where)),)
+        return ((DEFAULT_CASE, shape.bilingual(body, where)),)
     unknown = sorted(set(body) - set(cases))
     if unknown:
         raise GraphError(f"{where}: unknown case {unknown[0]!r}; expected {', '.join(cases)}")
     missing = [c for c in cases if c not in body]
     if complete and missing:
         raise GraphError(f"{where}: no text for case {missing[0]!r}")
-    return tuple((case, _bilingual(body[case], f"{where} {case}")) for case in cases if case in body)
+    return tuple((case, shape.bilingual(body[case], f"{where} {case}")) for case in cases if case in body)
 
 
 def _figure(raw: object, where: str) -> FigureRef:
@@ -340,7 +346,7 @@ def _figure(raw: object, where: str) -> FigureRef:
         raise GraphError(
             f"{where}: name the figure by its fee-schedule path, e.g. {{path: installments.bill_min_amount}}"
         )
-    _keys(raw, where, required=("path",), optional=("value",))
+    shape.keys(raw, where, required=("path",), optional=("value",))
     path, stated = raw["path"], raw.get("value")
     if not isinstance(path, str) or not path:
         raise GraphError(f"{where}: path must be a dotted fee-schedule path")
@@ -351,69 +357,3 @@ def _figure(raw: object, where: str) -> FigureRef:
     except ArithmeticError as exc:
         raise GraphError(f"{where}: value must be a number, got {stated!r}") from exc
     return FigureRef(path=path, stated=value)
-
-
-# --- shapes ----------------------------------------------------------------------------------
-
-
-def _mapping(raw: object, where: str) -> dict[str, object]:
-    if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
-        raise GraphError(f"{where}: expected a mapping")
-    return cast(dict[str, object], raw)
-
-
-def _list(raw: object, where: str) -> list[object]:
-    if not isinstance(raw, list):
-        raise GraphError(f"{where}: expected a list")
-    return raw
-
-
-def _keys(
-    raw: Mapping[str, object], where: str, *, required: Sequence[str], optional: Sequence[str] = ()
-) -> None:
-    missing = [k for k in required if k not in raw]
-    if missing:
-        raise GraphError(f"{where}: missing {', '.join(missing)}")
-    unknown = sorted(k for k in raw if k not in required and k not in optional)
-    if unknown:
-        raise GraphError(f"{where}: unknown key {unknown[0]!r}")
-
-
-def _bilingual(raw: object, where: str) -> Bilingual:
-    body = _mapping(raw, where)
-    _keys(body, where, required=("zh", "en"))
-    for locale in ("zh", "en"):
-        text = body[locale]
-        if not isinstance(text, str) or not text.strip():
-            raise GraphError(f"{where}: the {locale} text must be a non-empty string")
-    return Bilingual(zh=str(body["zh"]).strip(), en=str(body["en"]).strip())
-
-
-def _strings(
-    raw: object, where: str, *, pattern: re.Pattern[str] | None = None, non_empty: bool = False
-) -> tuple[str, ...]:
-    items = _list(raw, where)
-    if non_empty and not items:
-        raise GraphError(f"{where}: must not be empty")
-    out: list[str] = []
-    for item in items:
-        if not isinstance(item, str) or not item.strip():
-            raise GraphError(f"{where}: {item!r} is not a non-empty string")
-        if pattern is not None and not pattern.fullmatch(item):
-            raise GraphError(f"{where}: {item!r} is not a valid id")
-        out.append(item.strip())
-    if len(set(out)) != len(out):
-        raise GraphError(f"{where}: an entry is listed twice")
-    return tuple(out)
-
-
-def _id(raw: object, where: str) -> str:
-    if not isinstance(raw, str) or not _ID.fullmatch(raw):
-        raise GraphError(f"{where}: {raw!r} is not a valid id")
-    return raw
-
-
-def _rank(raw: object, where: str) -> int:
-    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
-        raise GraphError(f"{where}: rank must be a whole number from 1, got {raw!r}")
-    return raw
