@@ -189,8 +189,9 @@ class ConversationService:
     async def _submit(self, conv: Conversation, type: str, data: JsonDict, cmid: str) -> tuple[Event, bool]:
         event, created = await self.store.append(conv.id, type, data, client_msg_id=cmid)
         if created:
-            await self.publish(conv.id, event.frame())
-            self.kick(conv.id)
+            # The echo to the customer's other devices goes out from the turn task, so the
+            # ack is not held up by it (a socket orders frames by seq anyway).
+            self.kick(conv.id, echo=event.frame())
         return event, created
 
     # -- events ------------------------------------------------------------------------------
@@ -226,18 +227,20 @@ class ConversationService:
 
     # -- turns -------------------------------------------------------------------------------
 
-    def kick(self, conversation_id: str) -> None:
+    def kick(self, conversation_id: str, *, echo: JsonDict | None = None) -> None:
         """Make sure the conversation's pending inputs get processed (once, in order)."""
         if self._closing:
             return
-        task = asyncio.create_task(self._process(ConversationId(conversation_id)))
+        task = asyncio.create_task(self._process(ConversationId(conversation_id), echo))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _process(self, conversation_id: ConversationId) -> None:
+    async def _process(self, conversation_id: ConversationId, echo: JsonDict | None = None) -> None:
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
         self._users[conversation_id] = self._users.get(conversation_id, 0) + 1
         try:
+            if echo is not None:
+                await self.publish(conversation_id, echo)
             async with lock:
                 while await self._process_next(conversation_id):
                     pass
