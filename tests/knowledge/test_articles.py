@@ -121,16 +121,20 @@ def test_zh_and_en_state_the_same_money_and_percent_figures(article_id: str) -> 
 
 
 @pytest.mark.parametrize("article", ARTICLES, ids=_article_id)
-def test_an_installment_fee_rate_is_never_stated_without_its_apr(
+def test_a_fee_rate_or_daily_rate_is_never_stated_without_its_annual_rate(
     article: Article, schedule: FeeSchedule
 ) -> None:
-    percents = {f.value for f in stated_figures(article.body) if f.kind == "percent"}
+    # Retrieval serves one section at a time, so the annual rate must sit in the same section.
     plans = schedule.installment_plans()
-    for fee in {p.fee_rate * 100 for p in plans} & percents:
-        aprs = {p.apr * 100 for p in plans if p.fee_rate * 100 == fee}
-        assert aprs & percents, f"fee rate {fee}% stated without its APR"
-    if schedule.dec("billing.purchase_daily_rate") * 100 in percents:
-        assert schedule.dec("billing.purchase_annual_rate") * 100 in percents
+    daily = schedule.dec("billing.purchase_daily_rate") * 100
+    annual = schedule.dec("billing.purchase_annual_rate") * 100
+    for section in re.split(r"^## ", article.body, flags=re.MULTILINE):
+        percents = {f.value for f in stated_figures(section) if f.kind == "percent"}
+        for fee in {p.fee_rate * 100 for p in plans} & percents:
+            aprs = {p.apr * 100 for p in plans if p.fee_rate * 100 == fee}
+            assert aprs & percents, f"fee rate {fee}% stated without its APR in: {section[:60]!r}"
+        if daily in percents:
+            assert annual in percents, f"daily rate stated without the annual rate in: {section[:60]!r}"
 
 
 # --- worked examples: every example figure is an input or a result computed from the schedule ---
