@@ -103,3 +103,15 @@ class BusUnavailable(HandoffError):
     """The event bus could not publish (Redis down or timed out)."""
 
     code = "unavailable"
+
+
+class GatewayUnavailable(HandoffError):
+    """The bot's conversation gateway failed or timed out; the agent's action did not reach the customer."""
+
+    code = "delivery_failed"
+
+
+class SessionOverflow(HandoffError):
+    """An agent socket fell too far behind; it is closed and the console reconnects."""
+
+    code = "overflow"

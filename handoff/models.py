@@ -253,3 +253,30 @@ class BusMessage:
 
     topic: str
     event: JsonDict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueEntry:
+    """A waiting ticket as one agent sees it."""
+
+    ticket: Ticket
+    position: int
+    """Place in the ticket's lane (same language and skills), 1 = next."""
+    waiting_s: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueView:
+    """One agent's view: waiting chats they may take, and the chats they hold."""
+
+    items: tuple[QueueEntry, ...]
+    assigned: tuple[Ticket, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Escalation:
+    """A chat that missed its first-response target."""
+
+    ticket: Ticket
+    breached_at: datetime
+    waited_s: int
