@@ -134,7 +134,7 @@ class _RedisSubscription:
 
     async def connect(self) -> None:
         """Subscribe and wait until Redis confirmed every channel and pattern."""
-        pubsub = self._bus._sub_redis.pubsub()
+        pubsub: Any = self._bus._sub_redis.pubsub()
         try:
             async with asyncio.timeout(self._bus._timeout_s):
                 if self._channels:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Self
@@ -181,7 +181,7 @@ class RedisHandoffQueue:
             self._k("ticket", ticket.id),
             self._k("package", ticket.id),
         ]
-        args = [
+        args: list[str | int] = [
             ticket.conversation_id,
             ticket.id,
             int(ticket.priority),
@@ -193,7 +193,7 @@ class RedisHandoffQueue:
             created, ticket_id = await self._enqueue(keys=keys, args=args)
         if created:
             return ticket, True
-        return await self.get(TicketId(ticket_id)), False
+        return await self.get(TicketId(_s(ticket_id))), False
 
     async def get(self, ticket_id: TicketId) -> Ticket:
         """The ticket, or ``TicketNotFound``."""
@@ -201,13 +201,13 @@ class RedisHandoffQueue:
             rec = await self._redis.hgetall(self._k("ticket", ticket_id))
         if not rec:
             raise TicketNotFound(ticket_id)
-        return ticket_from_record(rec)
+        return ticket_from_record(_record(rec))
 
     async def latest(self, conversation_id: ConversationId) -> Ticket | None:
         """The conversation's most recent ticket, open or not."""
         async with self._io("latest"):
             ticket_id = await self._redis.get(self._k("conv", conversation_id))
-        return await self.get(TicketId(ticket_id)) if ticket_id else None
+        return await self.get(TicketId(_s(ticket_id))) if ticket_id else None
 
     async def package(self, ticket_id: TicketId) -> ContextPackage:
         """The context package stored with the ticket."""
@@ -221,19 +221,19 @@ class RedisHandoffQueue:
         """Queued tickets: priority 1 first, then by arrival."""
         async with self._io("waiting"):
             members = await self._redis.zrange(self._k("waiting"), 0, -1)
-        return await self._load([TicketId(m.rsplit(":", 1)[1]) for m in members])
+        return await self._load([TicketId(_s(m).rsplit(":", 1)[1]) for m in members])
 
     async def open_tickets(self) -> list[Ticket]:
         """Queued and assigned tickets, in queue order."""
         async with self._io("open"):
             ids = await self._redis.smembers(self._k("open"))
-        return await self._load([TicketId(i) for i in ids], in_queue_order=True)
+        return await self._load([TicketId(_s(i)) for i in ids], in_queue_order=True)
 
     async def assigned_to(self, agent_id: AgentId) -> list[Ticket]:
         """Tickets the agent holds now."""
         async with self._io("assigned_to"):
             ids = await self._redis.smembers(self._k("agent", agent_id))
-        return await self._load([TicketId(i) for i in ids], in_queue_order=True)
+        return await self._load([TicketId(_s(i)) for i in ids], in_queue_order=True)
 
     async def claim(self, ticket_id: TicketId, agent_id: AgentId, *, capacity: int, at: datetime) -> Ticket:
         """Atomically give a queued ticket to ``agent_id`` (idempotent for the same agent)."""
@@ -274,7 +274,7 @@ class RedisHandoffQueue:
             done = await self._breach(keys=[self._k("ticket", ticket_id)], args=[iso(at)])
         if done == -1:
             raise TicketNotFound(ticket_id)
-        return done == 1
+        return bool(done == 1)
 
     async def add_note(self, note: AgentNote) -> None:
         """Append an internal note to the ticket."""
@@ -390,3 +390,12 @@ class RedisHandoffQueue:
                 yield
         except _FAILURES as exc:
             raise QueueUnavailable(f"redis handoff queue {what}: {exc}") from exc
+
+
+def _s(value: object) -> str:
+    """A Redis reply as text (the client decodes replies; this also narrows the vendor's types)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _record(raw: Mapping[Any, Any]) -> dict[str, str]:
+    return {_s(k): _s(v) for k, v in raw.items()}

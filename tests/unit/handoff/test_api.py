@@ -23,7 +23,14 @@ from handoff.protocol import protocol_schema
 from handoff.queue.sqlite import SqliteHandoffQueue
 from handoff.settings import HandoffSettings
 from handoff.sla import SlaMonitor
-from handoff.testing import FakeAgentTokens, FakeAuditSink, FakeClock, FakeDraftChecker, FakeGateway, make_request
+from handoff.testing import (
+    FakeAgentTokens,
+    FakeAuditSink,
+    FakeClock,
+    FakeDraftChecker,
+    FakeGateway,
+    make_request,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,8 +63,14 @@ def build(tmp_path: Path, *, demo: bool = True) -> tuple[FastAPI, Api]:
     gateway, audit, directory = FakeGateway(clock), FakeAuditSink(), demo_directory()
     settings = HandoffSettings(max_frame_bytes=2048, hello_timeout_s=5)
     hub = AgentHub(
-        queue=queue, bus=bus, gateway=gateway, drafts=FakeDraftChecker(), audit=audit, directory=directory,
-        settings=settings, clock=clock,
+        queue=queue,
+        bus=bus,
+        gateway=gateway,
+        drafts=FakeDraftChecker(),
+        audit=audit,
+        directory=directory,
+        settings=settings,
+        clock=clock,
     )
 
     @asynccontextmanager
@@ -128,8 +141,14 @@ def test_api_context_needs_a_token_and_the_right_queue(api: Api) -> None:
     got = api.client.get(url, headers={"Authorization": "Bearer agent:zhangmin"})
     assert got.status_code == 200
     body = got.json()
-    assert body["conversation_id"] == "c1" and body["schema_version"] == 1 and body["reason"] == "customer_request"
-    missing = api.client.get("/api/v1/agent/conversations/zz/context", headers={"Authorization": "Bearer agent:zhangmin"})
+    assert (
+        body["conversation_id"] == "c1"
+        and body["schema_version"] == 1
+        and body["reason"] == "customer_request"
+    )
+    missing = api.client.get(
+        "/api/v1/agent/conversations/zz/context", headers={"Authorization": "Bearer agent:zhangmin"}
+    )
     assert missing.status_code == 404
     assert [(r.actor, r.target) for r in api.audit.actions("context.read")] == [("zhangmin", "c1")]
 
@@ -150,7 +169,13 @@ def test_api_queue_lists_what_the_agent_may_take(api: Api) -> None:
 
 @pytest.mark.parametrize(
     "first",
-    [{"type": "hello", "token": "wrong"}, {"type": "hello"}, {"type": "ping"}, "not json", {"type": "hello", "token": "agent:ghost"}],
+    [
+        {"type": "hello", "token": "wrong"},
+        {"type": "hello"},
+        {"type": "ping"},
+        "not json",
+        {"type": "hello", "token": "agent:ghost"},
+    ],
 )
 def test_ws_bad_or_missing_token_closes_4401(api: Api, first: Any) -> None:
     with api.client.websocket_connect("/ws/agent") as ws:
@@ -164,22 +189,39 @@ def test_ws_welcome_then_queue_snapshots_on_change(api: Api) -> None:
     with api.client.websocket_connect("/ws/agent") as ws:
         welcome = login(ws, "emily")
         assert welcome == {
-            "type": "welcome", "protocol": "cardcare-agent/1", "agent_id": "emily", "display_name": "Emily Chen",
-            "skills": ["general", "senior"], "languages": ["en", "zh"], "capacity": 3, "is_supervisor": False,
+            "type": "welcome",
+            "protocol": "cardcare-agent/1",
+            "agent_id": "emily",
+            "display_name": "Emily Chen",
+            "skills": ["general", "senior"],
+            "languages": ["en", "zh"],
+            "capacity": 3,
+            "is_supervisor": False,
         }
         api.open("c1", tier="platinum")
         frame = recv(ws, "queue")
         (item,) = frame["items"]
-        assert {k: item[k] for k in ("conversation_id", "priority", "reason", "skills", "language", "tier", "position")} == {
-            "conversation_id": "c1", "priority": 2, "reason": "customer_request", "skills": ["senior"],
-            "language": "zh", "tier": "platinum", "position": 1,
+        assert {
+            k: item[k]
+            for k in ("conversation_id", "priority", "reason", "skills", "language", "tier", "position")
+        } == {
+            "conversation_id": "c1",
+            "priority": 2,
+            "reason": "customer_request",
+            "skills": ["senior"],
+            "language": "zh",
+            "tier": "platinum",
+            "position": 1,
         }
         assert item["waiting_s"] == 0 and item["sla_deadline"].startswith("2026-11-02T02:02:00")
 
 
 def test_ws_claim_race_one_gets_the_chat_the_other_already_claimed(api: Api) -> None:
     api.open("c1")
-    with api.client.websocket_connect("/ws/agent") as zhang, api.client.websocket_connect("/ws/agent") as emily:
+    with (
+        api.client.websocket_connect("/ws/agent") as zhang,
+        api.client.websocket_connect("/ws/agent") as emily,
+    ):
         login(zhang, "zhangmin")
         login(emily, "emily")
         zhang.send_json({"type": "claim", "conversation_id": "c1"})
@@ -198,19 +240,35 @@ def test_ws_messages_acked_blocked_and_relayed(api: Api) -> None:
         login(ws, "zhangmin")
         ws.send_json({"type": "claim", "conversation_id": "c1"})
         recv(ws, "assigned")
-        ws.send_json({"type": "message", "conversation_id": "c1", "text": "您好，我是张敏", "client_msg_id": "m1"})
+        ws.send_json(
+            {"type": "message", "conversation_id": "c1", "text": "您好，我是张敏", "client_msg_id": "m1"}
+        )
         ack = recv(ws, "ack")
-        assert ack["seq"] == api.gateway.messages[-1].seq and ack["client_msg_id"] == "m1" and ack["warnings"] == []
-        ws.send_json({"type": "message", "conversation_id": "c1", "text": "您好，我是张敏", "client_msg_id": "m1"})
+        assert (
+            ack["seq"] == api.gateway.messages[-1].seq
+            and ack["client_msg_id"] == "m1"
+            and ack["warnings"] == []
+        )
+        ws.send_json(
+            {"type": "message", "conversation_id": "c1", "text": "您好，我是张敏", "client_msg_id": "m1"}
+        )
         assert recv(ws, "ack") == ack  # a resend is not delivered twice
         assert len(api.gateway.messages) == 1
-        ws.send_json({"type": "message", "conversation_id": "c1", "text": "我保证全额退款", "client_msg_id": "m2"})
+        ws.send_json(
+            {"type": "message", "conversation_id": "c1", "text": "我保证全额退款", "client_msg_id": "m2"}
+        )
         blocked = recv(ws, "blocked")
         assert blocked["rules"][0]["rule_id"] == "no_guarantees" and blocked["client_msg_id"] == "m2"
         assert len(api.gateway.messages) == 1
         api.call(api.hub.customer_message, C1, 9, "好的，谢谢")
         relayed = recv(ws, "message")
-        assert relayed == {"type": "message", "conversation_id": "c1", "role": "customer", "text": "好的，谢谢", "seq": 9}
+        assert relayed == {
+            "type": "message",
+            "conversation_id": "c1",
+            "role": "customer",
+            "text": "好的，谢谢",
+            "seq": 9,
+        }
 
 
 def test_ws_note_handback_and_close(api: Api) -> None:
@@ -303,6 +361,26 @@ def test_protocol_schema_covers_every_frame() -> None:
     schema = protocol_schema()
     assert schema["protocol"] == "cardcare-agent/1"
     client_types = set(schema["client"]["discriminator"]["mapping"])
-    assert client_types == {"hello", "claim", "message", "note", "handback", "close", "context", "queue", "ping"}
-    assert {"WelcomeFrame", "QueueFrame", "AssignedFrame", "AckFrame", "BlockedFrame", "EscalationFrame",
-            "ErrorFrame", "ClosedFrame", "ReturnedFrame", "CustomerMessageFrame"} <= set(schema["server"])
+    assert client_types == {
+        "hello",
+        "claim",
+        "message",
+        "note",
+        "handback",
+        "close",
+        "context",
+        "queue",
+        "ping",
+    }
+    assert {
+        "WelcomeFrame",
+        "QueueFrame",
+        "AssignedFrame",
+        "AckFrame",
+        "BlockedFrame",
+        "EscalationFrame",
+        "ErrorFrame",
+        "ClosedFrame",
+        "ReturnedFrame",
+        "CustomerMessageFrame",
+    } <= set(schema["server"])
