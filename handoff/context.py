@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
@@ -35,6 +35,9 @@ SCHEMA_VERSION = 1
 
 FlowStatus = Literal["active", "completed", "failed", "cancelled"]
 SentimentTrend = Literal["improving", "steady", "worsening", "unknown"]
+
+_FLOW_STATUSES = frozenset(get_args(FlowStatus))
+_FLOW_STATUS_ALIASES = {"in_progress": "active", "abandoned": "cancelled"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +88,12 @@ class FlowState:
     status: FlowStatus
     step: str | None = None
     detail: str | None = None
+
+    def __post_init__(self) -> None:
+        status = _FLOW_STATUS_ALIASES.get(self.status, self.status)
+        if status not in _FLOW_STATUSES:
+            raise ValueError(f"flow status {self.status!r} is not one of {sorted(_FLOW_STATUSES)}")
+        object.__setattr__(self, "status", status)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,7 +207,7 @@ class ContextPackage:
 
     def to_json(self) -> JsonDict:
         """A JSON-serialisable dict (datetimes as ISO strings)."""
-        data: JsonDict = _ADAPTER.dump_python(self, mode="json")
+        data: JsonDict = _ADAPTER.dump_python(self, mode="json", warnings="error")
         data["summary"]["source"] = self.summary.source
         return data
 
@@ -273,4 +282,7 @@ def build_context(
     )
     zh, en = templated_summary(package, tz=tz)
     steps = request.next_steps or default_next_steps(package)
-    return replace(package, summary=Summary(zh=zh, en=en, llm=package.summary.llm), next_steps=steps)
+    package = replace(package, summary=Summary(zh=zh, en=en, llm=package.summary.llm), next_steps=steps)
+    # Validate now (types, literals, JSON-safety): a bad value must fail on the bot's turn,
+    # not later when an agent reads the stored package.
+    return ContextPackage.from_json(package.to_json())

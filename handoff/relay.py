@@ -70,8 +70,6 @@ class AgentRelay:
             {ready, self._runner}, timeout=self._ready_timeout_s, return_when="FIRST_COMPLETED"
         )
         ready.cancel()
-        if self._runner.done():
-            self._runner.result()  # re-raise why it stopped
         if not self._ready.is_set():
             await self.stop()
             raise BusUnavailable("the agent relay could not subscribe to the event bus in time")
@@ -113,10 +111,20 @@ class AgentRelay:
             tasks.create_task(self._push_forever())
 
     async def _listen(self) -> None:
-        async with self._bus.subscribe(TOPIC_QUEUE, TOPIC_SUPERVISORS, AGENT_TOPIC_PATTERN) as stream:
-            self._ready.set()
-            async for message in stream:
-                self._dispatch(message)
+        delay = 0.1
+        while True:
+            try:
+                async with self._bus.subscribe(TOPIC_QUEUE, TOPIC_SUPERVISORS, AGENT_TOPIC_PATTERN) as stream:
+                    self._ready.set()
+                    delay = 0.1
+                    self._dirty.set()  # anything missed while not subscribed: push fresh snapshots
+                    async for message in stream:
+                        self._dispatch(message)
+                return  # the bus was closed
+            except BusUnavailable:
+                logger.warning("handoff.relay.subscribe_failed", extra={"retry_in_s": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _dispatch(self, message: BusMessage) -> None:
         if message.topic == TOPIC_QUEUE:

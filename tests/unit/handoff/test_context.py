@@ -180,3 +180,16 @@ def test_context_sentiment_trend() -> None:
     )
     assert sentiment_trend([SentimentPoint(seq=1, score=0.1), SentimentPoint(seq=2, score=0.1)]) == "steady"
     assert sentiment_trend([SentimentPoint(seq=1, score=0.1)]) == "unknown"
+
+
+def test_context_flow_status_aliases_and_bad_values() -> None:
+    assert FlowState(flow="dispute", status="in_progress").status == "active"  # type: ignore[arg-type]
+    assert FlowState(flow="dispute", status="abandoned").status == "cancelled"  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        FlowState(flow="dispute", status="exploded")  # type: ignore[arg-type]
+
+
+def test_context_bad_request_values_fail_when_built_not_when_read() -> None:
+    bad = make_request("c1", slots=(Slot(name="amount", value=12000),))  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        build_context(bad, ticket=make_ticket("c1"), transcript=(), tz=TZ)
