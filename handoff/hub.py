@@ -236,19 +236,15 @@ class AgentHub:
         # Skills decide who may claim; a chat someone else just took is "already claimed", not forbidden.
         if not (can_serve(agent, ticket) or ticket.assigned_to == agent.id):
             raise NotVisible(agent.id, conversation_id)
+        if ticket.state is TicketState.ASSIGNED and ticket.assigned_to == agent.id:
+            # A repeated claim (a console reconnecting): the context again, no second "assigned".
+            return await self._read_context(agent, ticket, via="claim")
         claimed = await self._queue.claim(ticket.id, agent.id, capacity=agent.capacity, at=self._clock())
         await self._audit.record(agent.id, "ticket.claimed", conversation_id, {"ticket_id": claimed.id})
         logger.info("handoff.ticket.claimed", extra={"ticket_id": claimed.id, "agent_id": agent.id})
-        try:
-            await self._call(
-                self._gateway.post_status(
-                    conversation_id, "assigned", {"ticket_id": claimed.id, "agent_name": agent.display_name}
-                )
-            )
-        except GatewayUnavailable:
-            logger.warning(
-                "handoff.status_not_delivered", extra={"ticket_id": claimed.id, "status": "assigned"}
-            )
+        await self._notify_status(
+            conversation_id, "assigned", {"ticket_id": claimed.id, "agent_name": agent.display_name}
+        )
         await self._changed()
         await self._announce_positions(claimed)
         return await self._read_context(agent, claimed, via="claim")

@@ -120,6 +120,9 @@ async def test_hub_claim_returns_context_and_tells_the_customer(env: HubEnv) -> 
     assert [(r.actor, r.target, r.details["via"]) for r in read] == [("zhangmin", "c1", "claim")]
     with pytest.raises(TicketAlreadyClaimed):
         await env.hub.claim(EMILY, C1)
+    again = await env.hub.claim(ZHANG, C1)  # the same agent again, e.g. after a reconnect
+    assert again.ticket_id == placed.ticket.id
+    assert [s.status for s in env.gateway.statuses] == ["assigned"]  # the customer is told once
 
 
 async def test_hub_claim_requires_matching_skills(env: HubEnv) -> None:
