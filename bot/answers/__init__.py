@@ -1,0 +1,1 @@
+"""Reply composition: knowledge answers, account answers, and the draft they produce."""

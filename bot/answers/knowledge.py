@@ -1,0 +1,227 @@
+"""Offline grounded answers: the best passage(s), trimmed to what the question asks, phrased.
+
+Never a raw dump: the answer takes the sentences (and table rows, turned into sentences)
+that best match the question, prefers ones stating a figure when a figure is asked, keeps
+them in the article's order, and carries the article as a citation. A table the question
+is about also comes along as a table card.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.answers.draft import Draft
+from knowledge.models import Passage
+
+_SENT_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)\s+(?=[A-Z0-9¥\"“(])")
+_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
+_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?|[\u4e00-\u9fff]")
+_FIGURE = re.compile(r"\d")
+_ASKS_FIGURE = re.compile(
+    r"多少|几|多久|多长|什么时候|哪天|几号|利率|费率|手续费|年费|费用|收费|how much|how many|how long|when|rate|fee|"
+    r"cost|charge|apr|percent|%|days|limit|minimum",
+    re.I,
+)
+_STOP_EN = frozenset("the a an to of and or is are do does i my me you your what how can for on in it be this "
+                     "that with at by from will would should".split())
+_STOP_ZH = frozenset("的了吗呢吧啊我您你是在和有怎么么什么请问一下个这那就都也要想能可以")
+TIER_WORDS = {
+    "classic": ("普卡", "classic"), "gold": ("金卡", "gold"),
+    "platinum": ("白金卡", "platinum"), "diamond": ("钻石卡", "diamond"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    start: int
+    end: int
+
+
+def terms(text: str) -> set[str]:
+    """Question/sentence terms: English words (no stop words), Chinese characters and bigrams."""
+    low = text.lower()
+    words = [w for w in _WORD.findall(low) if w not in _STOP_EN and w not in _STOP_ZH]
+    out = set(words)
+    han = [w for w in words if len(w) == 1 and "\u4e00" <= w <= "\u9fff"]
+    out.update(a + b for a, b in zip(han, han[1:], strict=False))
+    for w in list(out):
+        if w.endswith("s") and len(w) > 3:
+            out.add(w[:-1])
+    return out
+
+
+def parse_tables(text: str) -> list[Table]:
+    """Markdown tables in ``text`` (header, rows, and their line span)."""
+    lines = text.splitlines()
+    tables: list[Table] = []
+    i = 0
+    while i < len(lines) - 1:
+        if _TABLE_ROW.match(lines[i]) and _TABLE_SEP.match(lines[i + 1]):
+            header = _cells(lines[i])
+            j = i + 2
+            rows = []
+            while j < len(lines) and _TABLE_ROW.match(lines[j]):
+                rows.append(_cells(lines[j]))
+                j += 1
+            tables.append(Table(header=header, rows=rows, start=i, end=j))
+            i = j
+        else:
+            i += 1
+    return tables
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
+
+
+def _prose(text: str, tables: Sequence[Table]) -> str:
+    lines = text.splitlines()
+    skip = {n for t in tables for n in range(t.start, t.end)}
+    kept = [ln for n, ln in enumerate(lines) if n not in skip and not ln.lstrip().startswith("#")]
+    out: list[str] = []
+    for ln in kept:
+        s = ln.strip()
+        is_item = bool(re.match(r"^([-*]|\d+\.)\s+", s))
+        s = re.sub(r"^[-*]\s+|^\d+\.\s+", "", s).replace("**", "")
+        if not s:
+            continue
+        if is_item and out:
+            # A list belongs to the sentence that introduces it: keep them together.
+            joiner = "" if out[-1].endswith(("：", ":", "；", ";")) else ("；" if _is_cjk(s) else "; ")
+            out[-1] = out[-1] + joiner + s.rstrip("。.；;")
+        else:
+            out.append(s)
+    return "\n".join(out)
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def sentences(prose: str) -> list[str]:
+    out: list[str] = []
+    for line in prose.splitlines():
+        for part in _SENT_END.split(line):
+            part = part.strip()
+            if len(part) > 1:
+                out.append(part)
+    return out
+
+
+def row_sentence(header: Sequence[str], row: Sequence[str], lang: str) -> str:
+    """A table row as a sentence: ``白金卡：年费 1,000元；减免条件 …。``"""
+    pairs = [(h, v) for h, v in zip(header[1:], row[1:], strict=False) if v and v not in ("—", "-")]
+    if lang == "zh":
+        return f"{row[0]}：" + "；".join(f"{h} {v}" for h, v in pairs) + "。"
+    return f"{row[0]}: " + "; ".join(f"{h} {v}" for h, v in pairs) + "."
+
+
+def _score(sentence: str, q: set[str], wants_figure: bool) -> float:
+    st = terms(sentence)
+    if not st:
+        return 0.0
+    overlap = len(q & st)
+    score = overlap / (len(q) ** 0.5 + 1)
+    if wants_figure and _FIGURE.search(sentence):
+        score += 0.35
+    return score
+
+
+def _tier_rows(table: Table, tier: str | None, q_text: str) -> list[int]:
+    """Rows naming the tier the question (or the customer) is about."""
+    low = q_text.lower()
+    asked = [t for t, names in TIER_WORDS.items() if any(n in low for n in names)]
+    wanted = asked or ([tier] if tier else [])
+    out = []
+    for i, row in enumerate(table.rows):
+        first = row[0].lower() if row else ""
+        if any(any(n in first for n in TIER_WORDS[t]) for t in wanted):
+            out.append(i)
+    return out
+
+
+def compose_answer(
+    question: str,
+    passages: Sequence[Passage],
+    lang: str,
+    *,
+    tier: str | None = None,
+    max_sentences: int = 3,
+) -> Draft:
+    """An extractive answer from the best passage (and a second one when it clearly helps)."""
+    if not passages:
+        return Draft(text="", resolved=False)
+    q = terms(question)
+    wants_figure = bool(_ASKS_FIGURE.search(question))
+    top = passages[0]
+    picked, cards = _pick(question, q, top, lang, tier=tier, wants_figure=wants_figure, limit=max_sentences)
+    used = [top]
+    if len(passages) > 1 and passages[1].article_id != top.article_id and passages[1].score >= 0.85 * top.score:
+        extra, _ = _pick(question, q, passages[1], lang, tier=tier, wants_figure=wants_figure, limit=1)
+        if extra and _score(extra[0], q, wants_figure) > 0.5:
+            picked += extra
+            used.append(passages[1])
+    text = _join(picked, lang)
+    return Draft(
+        text=text,
+        handled="knowledge",
+        citations=[citation(p) for p in used],
+        cards=cards,
+        passages=[p.text for p in used],
+        resolved=bool(text),
+        meta={"articles": [p.article_id for p in used]},
+    )
+
+
+def _pick(
+    question: str, q: set[str], passage: Passage, lang: str, *, tier: str | None, wants_figure: bool, limit: int
+) -> tuple[list[str], list[dict[str, Any]]]:
+    tables = parse_tables(passage.text)
+    prose = sentences(_prose(passage.text, tables))
+    candidates: list[tuple[float, int, str]] = [
+        (_score(s, q, wants_figure), i, s) for i, s in enumerate(prose)
+    ]
+    cards: list[dict[str, Any]] = []
+    base = len(prose)
+    for t_index, table in enumerate(tables):
+        focus = _tier_rows(table, tier, question)
+        for r_index, row in enumerate(table.rows):
+            sent = row_sentence(table.header, row, lang)
+            bonus = 0.6 if r_index in focus else 0.0
+            candidates.append((_score(sent, q, wants_figure) + bonus, base + t_index * 100 + r_index, sent))
+        table_relevance = max((_score(" ".join(r), q, wants_figure) for r in table.rows), default=0.0)
+        if table_relevance > 0.3 and not focus:
+            cards.append({
+                "type": "table", "id": f"kb-{passage.article_id}-{t_index}", "title": passage.section,
+                "columns": table.header, "rows": [{"cells": r} for r in table.rows],
+            })
+    ranked = sorted(candidates, key=lambda c: -c[0])
+    best = [c for c in ranked[:limit] if c[0] > 0] or ranked[:1]
+    if cards and not any(c[1] >= base for c in best):
+        best = best[: max(1, limit - 1)]
+    return [s for _, _, s in sorted(best, key=lambda c: c[1])], cards
+
+
+def _join(parts: Sequence[str], lang: str) -> str:
+    if lang == "zh":
+        return "".join(p if p.endswith(("。", "！", "？", "：", "；")) else p + "。" for p in parts)
+    return " ".join(p if p.endswith((".", "!", "?", ":")) else p + "." for p in parts)
+
+
+def citation(p: Passage) -> dict[str, Any]:
+    """The wire form of a citation (``docs/protocol.md``)."""
+    snippet = _prose(p.text, parse_tables(p.text)).replace("\n", " ")
+    return {
+        "article_id": p.article_id,
+        "locale": p.locale,
+        "title": p.title,
+        "section": p.section,
+        "version": p.version,
+        "snippet": snippet[:160] + ("…" if len(snippet) > 160 else ""),
+    }

@@ -1,0 +1,126 @@
+"""The guard on every message: what is stored from the customer, what the assistant may send.
+
+* Inbound: card numbers are masked and secrets (CVV, PIN, SMS codes, passwords) deleted
+  before a customer message is stored; logs and LLM prompts get the fully redacted text.
+* Outbound: every assistant reply passes the compliance rules and the numeric grounding
+  check (every amount, rate, day count and date must come from the fee schedule, a
+  retrieved passage or a card-system result of this turn). Deterministic fixes (masking,
+  adding the APR next to a fee rate) are applied; a reply that still fails is regenerated
+  once when an LLM wrote it, and otherwise replaced by a safe answer that offers a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.answers.draft import Draft
+from bot.guardrails import (
+    GroundingSources,
+    GuardContext,
+    Severity,
+    Violation,
+    check,
+    check_grounding,
+    find_pii,
+    rewrite,
+)
+from bot.guardrails.pii import apply_masks
+from bot.replies import say
+from knowledge.fees import FeeSchedule
+
+logger = logging.getLogger(__name__)
+
+STORE_MASKED = frozenset({"card_number", "cvv", "card_expiry", "pin", "password", "otp"})
+
+
+def mask_for_storage(text: str) -> str:
+    """Customer text as stored for the customer's own view: card numbers and secrets hidden."""
+    findings = [f for f in find_pii(text) if f.kind in STORE_MASKED]
+    return apply_masks(text, findings) if findings else text
+
+
+@dataclass(slots=True, kw_only=True)
+class GuardResult:
+    """What the guard let through and why."""
+
+    draft: Draft
+    violations: list[Violation] = field(default_factory=list)
+    ungrounded: list[str] = field(default_factory=list)
+    action: str = "pass"  # pass | rewritten | regenerated | replaced
+
+
+class OutputGuard:
+    """Compliance + grounding for assistant replies (and the compliance part for agent drafts)."""
+
+    def __init__(self, schedule: FeeSchedule) -> None:
+        self._numbers = schedule.figures()
+        self._aprs = {p.periods: p.apr for p in schedule.installment_plans()}
+        self._daily_apr = schedule.dec("billing.purchase_annual_rate")
+        hours = schedule.get("service.agent_hours")
+        self._times = [hours["start"], hours["end"]]
+
+    def sources(self, draft: Draft) -> GroundingSources:
+        return GroundingSources.build(
+            numbers=self._numbers, passages=draft.passages, tool_values=draft.tool_values, times=self._times
+        )
+
+    def context(self, draft: Draft, *, intent: str | None, shared_secret: bool, declined: frozenset[str],
+                others: tuple[str, ...] = ()) -> GuardContext:
+        return GuardContext(
+            grounding=self.sources(draft),
+            decisions=frozenset(draft.decisions),
+            intent=intent,
+            apr_by_periods=self._aprs,
+            daily_rate_apr=self._daily_apr,
+            declined_offers=declined,
+            customer_shared_secret=shared_secret,
+            in_confirmed_flow=draft.handled == "flow",
+            other_customer_markers=others,
+        )
+
+    def inspect(self, text: str, lang: str, gctx: GuardContext) -> tuple[list[Violation], list[str]]:
+        violations = check(text, locale=lang, actor="bot", context=gctx)
+        ungrounded = [u.figure.text for u in check_grounding(text, gctx.grounding)] if gctx.grounding else []
+        return violations, ungrounded
+
+    async def finalize(
+        self,
+        draft: Draft,
+        *,
+        lang: str,
+        gctx: GuardContext,
+        regenerate: Callable[[list[str]], Awaitable[Draft | None]] | None = None,
+    ) -> GuardResult:
+        """The reply that may go out."""
+        violations, ungrounded = self.inspect(draft.text, lang, gctx)
+        if _clean(violations, ungrounded):
+            return GuardResult(draft=draft, violations=violations)
+        fixed = rewrite(draft.text, violations)
+        if fixed != draft.text:
+            v2, u2 = self.inspect(fixed, lang, gctx)
+            if _clean(v2, u2):
+                draft.text = fixed
+                return GuardResult(draft=draft, violations=violations, action="rewritten")
+        problems = [f"{v.rule_id}: {v.message_en}" for v in violations if v.severity is not Severity.LOG]
+        problems += [f"ungrounded figure {u!r}" for u in ungrounded]
+        if regenerate is not None:
+            second = await regenerate(problems)
+            if second is not None:
+                v3, u3 = self.inspect(second.text, lang, gctx)
+                if _clean(v3, u3):
+                    return GuardResult(draft=second, violations=violations, ungrounded=ungrounded,
+                                       action="regenerated")
+        logger.warning("guard.reply_replaced", extra={"rules": sorted({v.rule_id for v in violations}),
+                                                       "ungrounded": len(ungrounded)})
+        safe = Draft(text=say("fallback", lang), handled="fallback", resolved=False,
+                     cards=[{"type": "choices", "id": "fallback-handoff", "options": [
+                         {"label": "转人工客服" if lang == "zh" else "Talk to a person", "action_id": "handoff.request",
+                          "values": {}}]}])
+        return GuardResult(draft=safe, violations=violations, ungrounded=ungrounded, action="replaced")
+
+
+def _clean(violations: list[Violation], ungrounded: list[str]) -> bool:
+    blocking = [v for v in violations if v.severity in (Severity.BLOCK, Severity.REWRITE)]
+    return not blocking and not ungrounded
