@@ -125,6 +125,9 @@ class ChatEngine:
                     return None
 
         result = await self.guard.finalize(draft, lang=ctx.lang, gctx=gctx, regenerate=regenerate)
+        if result.draft is not draft and draft.meta.get("streamed"):
+            # Deltas already went out under this id: the final message must take their place in the widget.
+            result.draft.meta.update(streamed=True, message_id=draft.meta["message_id"])
         draft = result.draft
         if shared_secret and not draft.meta.get("notice"):
             draft.text = say("secret_notice", ctx.lang) + ("\n\n" + draft.text if draft.text else "")
@@ -257,6 +260,12 @@ class ChatEngine:
                 return await self._knowledge(ctx, text, offer=r.target)
             case "account":
                 draft = await self._account(ctx, r.target)
+                if self.p.llm is not None and draft.handled == "account" and draft.text:
+                    # The LLM phrases it from the scoped account tools; the offline draft is the fallback.
+                    try:
+                        draft = await self.p.llm.answer(ctx, text, [], draft)
+                    except LLMUnavailable:
+                        ctx.record("llm_fallback", step="answer")
                 if r.also_knowledge:
                     extra = await self._knowledge(ctx, text, offer=None)
                     if extra.resolved:
