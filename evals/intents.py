@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypedDict
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -40,6 +40,46 @@ class UnmappedLabels(DatasetInvalid):
         self.labels = dict(sorted(labels.items()))
         listed = ", ".join(f"{label!r} ({count})" for label, count in self.labels.items())
         super().__init__(f"{len(self.labels)} labels have no intent mapping: {listed}")
+
+
+class Metrics(TypedDict):
+    """Precision, recall and F1 of one label, and its number of gold examples."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class Scores(TypedDict):
+    """Metrics of a set of (gold, predicted) pairs; ``confusion[gold][predicted]`` counts."""
+
+    n: int
+    accuracy: float
+    macro_f1: float
+    in_scope_accuracy: float
+    out_of_scope: Metrics
+    per_intent: dict[str, Metrics]
+    confusion: dict[str, dict[str, int]]
+
+
+class Miss(TypedDict):
+    """One misrouted example."""
+
+    text: str
+    language: str
+    gold: str
+    predicted: str
+    confidence: float
+
+
+class IntentReport(Scores):
+    """``Scores`` overall, per language, plus the clarification rate, latency and the misses."""
+
+    by_language: dict[str, Scores]
+    clarify_rate: float
+    latency_ms: dict[str, float]
+    errors: list[Miss]
 
 
 class Understands(Protocol):
@@ -154,11 +194,16 @@ def load_external(
     return [IntentExample(text=text, intent=mapping[label]) for text, label in rows if label in mapping]
 
 
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+def _metrics(tp: int, fp: int, fn: int) -> Metrics:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "support": tp + fn,
+    }
 
 
 def _percentile(values: Sequence[float], share: float) -> float:
@@ -166,18 +211,17 @@ def _percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def score(pairs: Sequence[tuple[str, str]]) -> dict[str, object]:
+def score(pairs: Sequence[tuple[str, str]]) -> Scores:
     """Metrics of (gold, predicted) pairs: accuracy, macro-F1, per-intent P/R/F1, confusion, out-of-scope."""
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
     for gold, predicted in pairs:
         confusion[gold][predicted] += 1
     labels = sorted({g for g, _ in pairs} | {p for _, p in pairs}, key=INTENT_IDS.index)
-    per_intent: dict[str, dict[str, float]] = {}
+    per_intent: dict[str, Metrics] = {}
     for label in labels:
         tp = confusion[label][label]
         fp = sum(row[label] for gold, row in confusion.items() if gold != label)
-        fn = sum(confusion[label].values()) - tp
-        per_intent[label] = {**_prf(tp, fp, fn), "support": sum(confusion[label].values())}
+        per_intent[label] = _metrics(tp, fp, sum(confusion[label].values()) - tp)
     in_scope = [(g, p) for g, p in pairs if g != OUT_OF_SCOPE]
     oos_tp = sum(1 for g, p in pairs if g == p == OUT_OF_SCOPE)
     oos_fp = sum(1 for g, p in pairs if p == OUT_OF_SCOPE and g != OUT_OF_SCOPE)
@@ -190,7 +234,7 @@ def score(pairs: Sequence[tuple[str, str]]) -> dict[str, object]:
         if per_intent
         else 0.0,
         "in_scope_accuracy": round(sum(g == p for g, p in in_scope) / len(in_scope), 4) if in_scope else 0.0,
-        "out_of_scope": {**_prf(oos_tp, oos_fp, oos_fn), "support": oos_tp + oos_fn},
+        "out_of_scope": _metrics(oos_tp, oos_fp, oos_fn),
         "per_intent": per_intent,
         "confusion": {gold: dict(confusion[gold]) for gold in labels if confusion[gold]},
     }
@@ -198,11 +242,11 @@ def score(pairs: Sequence[tuple[str, str]]) -> dict[str, object]:
 
 def evaluate_intents(
     understander: Understands, examples: Sequence[IntentExample], *, today: dt.date | None = None
-) -> dict[str, object]:
+) -> IntentReport:
     """Run every example through ``understander`` and score it, overall and per language."""
     pairs: list[tuple[str, str]] = []
     by_language: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    errors: list[dict[str, object]] = []
+    errors: list[Miss] = []
     latencies: list[float] = []
     unsure = 0
     for example in examples:
@@ -236,20 +280,20 @@ def evaluate_intents(
     }
 
 
-def _summary(report: Mapping[str, object]) -> str:
+def _summary(report: IntentReport) -> str:
     lines = [
         f"n={report['n']} accuracy={report['accuracy']} macro_f1={report['macro_f1']} "
         f"in_scope_accuracy={report['in_scope_accuracy']} out_of_scope={report['out_of_scope']} "
         f"latency_ms={report['latency_ms']}"
     ]
-    for lang, sub in report["by_language"].items():  # type: ignore[attr-defined]
+    for lang, sub in report["by_language"].items():
         lines.append(
             f"  {lang}: n={sub['n']} accuracy={sub['accuracy']} macro_f1={sub['macro_f1']} "
             f"out_of_scope={sub['out_of_scope']}"
         )
     lines.extend(
         f"  miss [{e['language']}] {e['text']!r}: {e['gold']} -> {e['predicted']} ({e['confidence']})"
-        for e in report["errors"]  # type: ignore[attr-defined]
+        for e in report["errors"]
     )
     return "\n".join(lines)
 

@@ -22,13 +22,14 @@ from bot.nlu.patterns import terms
 SIGNALS_PATH: Final = Path(__file__).parent / "data" / "signals.yaml"
 
 _NEG_ZH: Final = re.compile(
-    r"(?:不|没|没有|别|无需|无须|不用|不要|不需要|并非|不是)\s*(?:想|用|再|帮我|给我|需要)?\s*$"
+    r"(?:不|没|没有|别|无需|无须|不用|不要|不需要|并非|不是|不会)\s*(?:想|用|再|去|帮我|给我|需要)?\s*$"
 )
 _NEG_EN: Final = re.compile(
     r"(?<![a-z])(?:not|no|never|don't|dont|do not|doesn't|didn't|isn't|wasn't|won't|no need to|without)"
     r"(?:\s+\w+){0,2}\s*$"
 )
 _ZEROS: Final = re.compile(r"^\s*0{1,4}\s*[.!?]?\s*$")
+_REGULATOR_WINDOW: Final = 32  # characters around a regulator's name searched for a complaint verb
 _COMPLAINT_HOTLINES: Final = re.compile(r"(?<!\d)(?:12378|12363)(?!\d)")
 _REGULATOR_ACTION: Final = terms(
     anywhere=("投诉", "举报", "反映", "告", "找", "曝光", "打电话给", "上报"),
@@ -86,13 +87,17 @@ def _human(text: str) -> bool:
 
 
 def _regulator(text: str) -> bool:
+    """A legal threat or a complaint hotline, or a regulator named next to a complaint verb."""
     if _mentioned("legal_threat", text) or _COMPLAINT_HOTLINES.search(text):
         return True
-    return any(
-        _REGULATOR_ACTION.search(text[max(0, m.start() - 12) : m.end() + 12])
-        and not _negated(text, m.start())
-        for m in _patterns()["regulator"].finditer(text)
-    )
+    for regulator in _patterns()["regulator"].finditer(text):
+        if _negated(text, regulator.start()):
+            continue
+        offset = max(0, regulator.start() - _REGULATOR_WINDOW)
+        window = text[offset : regulator.end() + _REGULATOR_WINDOW // 2]
+        if any(not _negated(text, offset + a.start()) for a in _REGULATOR_ACTION.finditer(window)):
+            return True
+    return False
 
 
 def _real(name: str) -> Callable[[str], bool]:
