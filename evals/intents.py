@@ -79,6 +79,7 @@ class IntentReport(Scores):
     by_language: dict[str, Scores]
     clarify_rate: float
     latency_ms: dict[str, float]
+    cpu_ms: dict[str, float]
     errors: list[Miss]
 
 
@@ -211,6 +212,14 @@ def _percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
+def _distribution(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "p50": round(_percentile(values, 0.5), 3),
+        "p95": round(_percentile(values, 0.95), 3),
+        "max": round(max(values, default=0.0), 3),
+    }
+
+
 def score(pairs: Sequence[tuple[str, str]]) -> Scores:
     """Metrics of (gold, predicted) pairs: accuracy, macro-F1, per-intent P/R/F1, confusion, out-of-scope."""
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
@@ -248,12 +257,14 @@ def evaluate_intents(
     by_language: dict[str, list[tuple[str, str]]] = defaultdict(list)
     errors: list[Miss] = []
     latencies: list[float] = []
+    cpu: list[float] = []
     unsure = 0
     for example in examples:
         language = example.language or detect_language(example.text)[0]
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         result = understander.understand(example.text, locale_hint=language, today=today)
         latencies.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.thread_time() - started_cpu) * 1000)
         pairs.append((example.intent, result.intent))
         by_language[language].append((example.intent, result.intent))
         unsure += not result.is_confident
@@ -271,11 +282,8 @@ def evaluate_intents(
         **score(pairs),
         "by_language": {lang: score(lang_pairs) for lang, lang_pairs in sorted(by_language.items())},
         "clarify_rate": round(unsure / len(pairs), 4) if pairs else 0.0,
-        "latency_ms": {
-            "p50": round(_percentile(latencies, 0.5), 3),
-            "p95": round(_percentile(latencies, 0.95), 3),
-            "max": round(max(latencies, default=0.0), 3),
-        },
+        "latency_ms": _distribution(latencies),
+        "cpu_ms": _distribution(cpu),
         "errors": errors,
     }
 
@@ -284,7 +292,7 @@ def _summary(report: IntentReport) -> str:
     lines = [
         f"n={report['n']} accuracy={report['accuracy']} macro_f1={report['macro_f1']} "
         f"in_scope_accuracy={report['in_scope_accuracy']} out_of_scope={report['out_of_scope']} "
-        f"latency_ms={report['latency_ms']}"
+        f"latency_ms={report['latency_ms']} cpu_ms={report['cpu_ms']}"
     ]
     for lang, sub in report["by_language"].items():
         lines.append(

@@ -2,8 +2,9 @@
 
 Resolution rules (documented in ``bot/nlu/README.md``):
 
-* a month and day without a year (``11月20日``, ``11/20``, ``Nov 20``) is the closest such date to
-  today, looking at last year, this year and next year;
+* a month and day without a year (``11月20日``, ``11/20``, ``Nov 20``) is the latest such date at
+  most 90 days ahead of today: customers mostly ask about past transactions and statements, and
+  about due dates or trips in the coming weeks;
 * a day alone (``20号``, ``the 20th``) is that day of the current month;
 * ``上周五`` / ``last Friday`` is the Friday of the previous calendar week (weeks start on Monday);
   a bare weekday (``周五``, ``on Friday``) is the most recent one on or before today;
@@ -41,6 +42,8 @@ _WEEKDAYS_ZH: Final[dict[str, int]] = {
     "六": 5, "6": 5, "日": 6, "天": 6, "7": 6,
 }  # fmt: skip
 _NUM = rf"\d{{1,2}}|[{CN_CHARS}]{{1,3}}"
+FUTURE_WINDOW_DAYS: Final = 90
+"""How far ahead a date without a year may lie; further ahead it is read as last year's."""
 _EN_COUNT = (
     r"\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty"
 )
@@ -75,12 +78,17 @@ def _safe_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def closest_date(month: int, day: int, today: dt.date) -> dt.date | None:
-    """The date with this month and day closest to today (ties go to the past)."""
-    candidates = [d for y in (today.year - 1, today.year, today.year + 1) if (d := _safe_date(y, month, day))]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda d: (abs((d - today).days), d > today))
+def resolve_month_day(month: int, day: int, today: dt.date) -> dt.date | None:
+    """The date with this month and day a customer most likely means: the latest one no more than
+    ``FUTURE_WINDOW_DAYS`` ahead of today (so "Nov 3" said in May is last November's, "5月20日" said
+    on 13 May is next week's). None when no year has that day (2月30日)."""
+    limit = today + dt.timedelta(days=FUTURE_WINDOW_DAYS)
+    candidates = [
+        d
+        for year in (today.year - 1, today.year, today.year + 1)
+        if (d := _safe_date(year, month, day)) is not None and d <= limit
+    ]
+    return max(candidates, default=None)
 
 
 def _recent_month(month: int, today: dt.date) -> DateRange:
@@ -138,14 +146,14 @@ def _relative_month_day(g: Groups, today: dt.date) -> Found:
 
 def _month_day_zh(g: Groups, today: dt.date) -> Found:
     month, day = parse_int(g["m"]), parse_int(g["d"])
-    return closest_date(month, day, today) if month and day and month <= 12 else None
+    return resolve_month_day(month, day, today) if month and day and month <= 12 else None
 
 
 def _month_day_en(g: Groups, today: dt.date) -> Found:
     month, day = _MONTHS[g["mon"]], int(g["d"])
     if "y" in g:
         return _safe_date(int(g["y"]), month, day)
-    return closest_date(month, day, today)
+    return resolve_month_day(month, day, today)
 
 
 def _slash(g: Groups, today: dt.date) -> Found:
@@ -153,7 +161,7 @@ def _slash(g: Groups, today: dt.date) -> Found:
     if (first, second) == (24, 7):
         return None  # "24/7" is a service-hours phrase
     month, day = (first, second) if first <= 12 else (second, first)
-    return closest_date(month, day, today) if month <= 12 else None
+    return resolve_month_day(month, day, today) if month <= 12 else None
 
 
 def _ago(g: Groups, today: dt.date) -> Found:

@@ -48,6 +48,21 @@ def test_date_resolves_against_today(text: str, expected: dt.date, today: dt.dat
 
 
 @pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        ("charged twice on Nov 3", D(2026, 5, 13), D(2025, 11, 3)),
+        ("12月1日还款", D(2026, 11, 20), D(2026, 12, 1)),
+        ("1/5", D(2026, 12, 20), D(2027, 1, 5)),
+        ("2月29日", D(2026, 3, 1), None),
+    ],
+)
+def test_date_without_year_prefers_the_recent_past_or_near_future(
+    text: str, today: dt.date, expected: dt.date | None
+) -> None:
+    assert extract_slots(text, today=today).date == expected
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("上个月", (D(2026, 4, 1), D(2026, 4, 30))),
@@ -82,10 +97,11 @@ _TODAYS = st.dates(min_value=D(2001, 1, 1), max_value=D(2098, 12, 31))
 @PROPERTY
 @given(
     today=_TODAYS,
-    delta=st.integers(min_value=-150, max_value=150),
+    delta=st.integers(min_value=-270, max_value=90),
     form=st.integers(min_value=0, max_value=6),
 )
 def test_date_round_trips_month_day_forms(today: dt.date, delta: int, form: int) -> None:
+    """A date without a year is the latest one at most 90 days ahead: this whole window round-trips."""
     target = today + dt.timedelta(days=delta)
     rendered = [
         target.isoformat(),
