@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -98,19 +100,10 @@ class IntentClassifier:
         )
 
     def save(self, path: Path) -> None:
-        """Write the arrays and the sidecar atomically (a reader never sees half an artifact)."""
+        """Write the arrays and the sidecar atomically: a reader, or a second process training at
+        the same time, never sees half an artifact."""
         path.parent.mkdir(parents=True, exist_ok=True)
         vocabulary = sorted(self._vocabulary, key=self._vocabulary.__getitem__)
-        tmp_arrays = path.with_name(f".{path.name}.tmp")
-        with tmp_arrays.open("wb") as handle:
-            np.savez_compressed(
-                handle,
-                vocabulary=np.array(vocabulary, dtype=str),
-                idf=self._idf,
-                weights=self._weights,
-                bias=self._bias,
-                data_hash=np.array(self.data_hash),
-            )
         meta = {
             **self.metadata,
             "format": ARTIFACT_FORMAT,
@@ -120,11 +113,24 @@ class IntentClassifier:
             "data_hash": self.data_hash,
             "n_features": len(vocabulary),
         }
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+            np.savez_compressed(
+                handle,
+                vocabulary=np.array(vocabulary, dtype=str),
+                idf=self._idf,
+                weights=self._weights,
+                bias=self._bias,
+                data_hash=np.array(self.data_hash),
+            )
         sidecar = metadata_path(path)
-        tmp_meta = sidecar.with_name(f".{sidecar.name}.tmp")
-        tmp_meta.write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
-        tmp_arrays.replace(path)
-        tmp_meta.replace(sidecar)
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{sidecar.name}.", delete=False
+        ) as meta_handle:
+            json.dump(meta, meta_handle, ensure_ascii=False, indent=2, sort_keys=True)
+        for written in (handle.name, meta_handle.name):
+            os.chmod(written, 0o644)  # temporary files are created owner-only
+        os.replace(handle.name, path)
+        os.replace(meta_handle.name, sidecar)
 
     def logits(self, normalized: str) -> FloatArray:
         """Raw class scores of a normalised text (before temperature and softmax)."""
