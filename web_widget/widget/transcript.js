@@ -155,7 +155,7 @@ export class Transcript extends Emitter {
     const prev = this.handoff;
     this.handoff = {
       status: f.status, position: Number.isFinite(f.position) ? f.position : null,
-      eta: Number.isFinite(f.eta_s) ? f.eta_s : null, ticketId: f.ticket_id || prev?.ticketId || null,
+      eta: Number.isFinite(f.eta_s) ? f.eta_s : Number.isFinite(f.eta_seconds) ? f.eta_seconds : null, ticketId: f.ticket_id || prev?.ticketId || null,
       agentName: f.agent_name || (f.status === 'assigned' ? null : prev?.agentName) || null,
     };
     this.emit('handoff', this.handoff);

@@ -20,7 +20,11 @@ def test_widget_js_modules_pass_node_test() -> None:
     assert files, "no JavaScript tests found"
     result = subprocess.run(
         [node, "--test", "--test-reporter=tap", *files],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     failures = [line for line in result.stdout.splitlines() if line.lstrip().startswith("not ok")]
     assert result.returncode == 0, "\n".join(failures) + "\n" + result.stdout[-4000:] + result.stderr[-2000:]

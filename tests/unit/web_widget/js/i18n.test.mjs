@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { translator, pickLocale, etaText, errorText, format } from '../../../../web_widget/widget/i18n.js';
+import { translator as makeTranslator, pickLocale, etaText, errorText, format, loadStrings } from '../../../../web_widget/widget/i18n.js';
+import zhCN from '../../../../web_widget/widget/locales/zh-CN.js';
+import enUS from '../../../../web_widget/widget/locales/en-US.js';
+
+const translator = (locale) => makeTranslator(locale, locale === 'zh-CN' ? zhCN : enUS);
 
 function shape(value) {
   if (Array.isArray(value)) return value.map(shape);
@@ -12,8 +16,7 @@ function shape(value) {
 test('zh-CN and en-US have the same keys', () => {
   const zh = translator('zh-CN');
   const en = translator('en-US');
-  const keysOf = (t) => shape(Object.fromEntries(['errors', 'quick'].map((k) => [k, t(k)])));
-  assert.deepEqual(keysOf(zh), keysOf(en));
+  assert.deepEqual(shape(zhCN), shape(enUS));
   for (const key of ['aiLabel', 'welcome', 'offlineBanner', 'csatTitle', 'queuedPosition']) {
     assert.notEqual(zh(key), key);
     assert.notEqual(en(key), key);
@@ -36,9 +39,14 @@ test('locales, placeholders, ETA and errors', () => {
   assert.equal(pickLocale(undefined), 'zh-CN');
   assert.equal(format('{a} and {b}', { a: 1 }), '1 and {b}');
   const zh = translator('zh-CN');
-  assert.equal(zh('queuedPosition', { position: 2, eta: etaText(zh, 90) }), '前面还有 2 位，预计等待约 2 分钟');
+  assert.equal(zh('queuedPosition', { position: 2, eta: etaText(zh, 90) }), '您排在第 2 位，预计等待约 2 分钟');
   assert.equal(etaText(zh, 20), '不到 1 分钟');
   assert.equal(etaText(zh, null), null);
   assert.match(errorText(zh, 'rate_limited'), /稍等/);
   assert.equal(errorText(zh, 'no_such_code'), zh('errors.generic'));
+});
+
+test('a page loads only the string table of its locale', async () => {
+  assert.equal(await loadStrings('en'), enUS);
+  assert.equal(await loadStrings('zh-CN'), zhCN);
 });
