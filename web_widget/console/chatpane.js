@@ -39,14 +39,14 @@ export function createChatPane(chat, app) {
   const scroller = h('div', { class: 'timeline-scroll' }, list);
   const blocked = h('div', { class: 'blocked', role: 'alert', hidden: true });
 
-  const modeReply = h('button', { type: 'button', role: 'tab', class: 'mode', id: `m-r-${chat.id}`, on: { click: () => setMode('reply') } }, t('reply'));
-  const modeNote = h('button', { type: 'button', role: 'tab', class: 'mode mode-note', id: `m-n-${chat.id}`, on: { click: () => setMode('note') } },
+  const modeReply = h('button', { type: 'button', class: 'mode', on: { click: () => setMode('reply') } }, t('reply'));
+  const modeNote = h('button', { type: 'button', class: 'mode mode-note', on: { click: () => setMode('note') } },
     icon(ICONS.lock, { size: 14 }), h('span', { text: t('note') }));
   const input = h('textarea', { class: 'composer-input', rows: '3', maxlength: '4000', aria: { label: t('reply') } });
   const sendBtn = h('button', { type: 'submit', class: 'btn btn-primary' }, icon(ICONS.send, { size: 16 }), h('span', { text: t('send') }));
   const noteBanner = h('p', { class: 'note-banner', hidden: true }, icon(ICONS.lock, { size: 14 }), h('span', { text: t('noteBanner') }));
   const composer = h('form', { class: 'composer', novalidate: true, data: { mode: draft.mode } },
-    h('div', { class: 'modes', role: 'tablist', aria: { label: t('reply') } }, modeReply, modeNote), noteBanner, input,
+    h('div', { class: 'modes', role: 'group' }, modeReply, modeNote), noteBanner, input,
     h('div', { class: 'composer-row' }, h('span', { class: 'muted small', text: t('keysHint') }), sendBtn));
   const el = h('section', { class: 'chat', aria: { labelledby: `title-${chat.id}` } }, header, drawer, scroller, blocked, state, composer);
   title.id = `title-${chat.id}`;
@@ -60,8 +60,8 @@ export function createChatPane(chat, app) {
     input.setAttribute('aria-label', mode === 'note' ? t('note') : t('reply'));
     sendBtn.lastChild.textContent = mode === 'note' ? t('addNote') : t('send');
     noteBanner.hidden = mode !== 'note';
-    modeReply.setAttribute('aria-selected', String(mode === 'reply'));
-    modeNote.setAttribute('aria-selected', String(mode === 'note'));
+    modeReply.setAttribute('aria-pressed', String(mode === 'reply'));
+    modeNote.setAttribute('aria-pressed', String(mode === 'note'));
     if (focus) input.focus();
   }
 

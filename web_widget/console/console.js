@@ -102,7 +102,10 @@ function startDesk(session) {
   });
   d.on('status', renderTop);
   d.on('queue', renderQueue);
-  d.on('chats', () => renderTabs());
+  d.on('chats', () => {
+    renderTabs();
+    renderQueue();
+  });
   d.on('chat', (chat) => {
     app.panes.get(chat.id)?.update(chat);
     if (chat.id === app.active) {
@@ -118,7 +121,10 @@ function startDesk(session) {
     toast(app.t('failed', { reason: app.t('errors.delivery_failed') }));
   });
   d.on('error', (e) => toast(app.t(`errors.${e.code}`) === e.code ? app.t('errors.generic') : app.t(`errors.${e.code}`)));
-  d.on('escalation', () => renderQueue());
+  d.on('escalation', (e) => {
+    renderQueue();
+    toast(app.t('escalationToast', { reason: app.t(`reasons.${e.reason}`), t: duration(app.t, e.waited_s || 0) }));
+  });
   d.on('unauthorized', () => signOut(app.t('signInFailed', { reason: '401' })));
   d.start();
   app.timer = setInterval(tick, 1000);
@@ -137,7 +143,7 @@ function renderShell() {
   document.documentElement.lang = t.locale;
   app.top = h('header', { class: 'topbar' });
   app.queueEl = h('section', { class: 'queue', aria: { labelledby: 'queue-title' } });
-  app.tabs = h('div', { class: 'tabs', role: 'tablist', aria: { label: t('mine') } });
+  app.tabs = h('div', { class: 'tabs', role: 'tablist', aria: { label: t('mine') }, on: { keydown: tabKeys } });
   app.chatArea = h('div', { class: 'chat-area' });
   app.caseEl = h('aside', { class: 'casefile', aria: { label: t('caseFile') } });
   app.toast = h('div', { class: 'toast', role: 'alert', hidden: true });
@@ -196,7 +202,16 @@ function renderQueue() {
           h('button', { type: 'button', class: 'btn btn-primary btn-sm', disabled: claiming,
             aria: { label: `${t('claim')} ${t(`reasons.${i.reason}`)}` }, on: { click: () => d.claim(i.conversation_id) } },
           claiming ? t('claiming') : t('claim'))));
-    })) : h('p', { class: 'empty', text: t('queueEmpty') }));
+    })) : h('p', { class: 'empty', text: t('queueEmpty') }),
+    h('h2', { class: 'col-title' }, h('span', { text: t('mine') }), h('span', { class: 'count', text: String(d.assigned.length) })),
+    d.assigned.length ? h('ul', { class: 'mine-list' }, d.assigned.map((a) => {
+      const chat = d.chats.get(a.conversation_id);
+      return h('li', {}, h('button', { type: 'button', class: 'mine-btn', on: { click: () => select(a.conversation_id) } },
+        h('span', { class: `prio prio-${a.priority}`, text: t('priority', { n: a.priority }) }),
+        h('span', { class: 'mine-name', text: chat ? customerName(chat) : t(`reasons.${a.reason}`) }),
+        a.first_response_at ? h('span', { class: 'mine-sla ok', text: t('answered') })
+          : h('span', { class: 'mine-sla', data: { sla: a.sla_deadline }, text: slaText(a.sla_deadline, now) })));
+    })) : h('p', { class: 'empty', text: '—' }));
   tick();
 }
 
@@ -235,6 +250,17 @@ function renderTabs() {
     }
     return wrap;
   }));
+}
+
+/** Left/Right arrows move between the chat tabs (the WAI-ARIA tabs pattern). */
+function tabKeys(ev) {
+  if (ev.key !== 'ArrowRight' && ev.key !== 'ArrowLeft') return;
+  const tabs = [...app.tabs.querySelectorAll('.tab')];
+  const i = tabs.indexOf(document.activeElement);
+  if (i < 0) return;
+  const next = tabs[(i + (ev.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+  select(next.dataset.conversation);
+  app.tabs.querySelector(`#${CSS.escape(next.id)}`)?.focus();
 }
 
 function dismiss(id) {

@@ -100,6 +100,7 @@ export class Desk extends Emitter {
     switch (f.type) {
       case 'welcome':
         this.agent = f;
+        this._seenQueue = false; // the first snapshot on this socket re-reads the chats we hold
         this.conn.ready();
         this.emit('welcome', f);
         return;
@@ -159,8 +160,8 @@ export class Desk extends Emitter {
     this.snapshotAt = this.now();
     const first = !this._seenQueue;
     this._seenQueue = true;
+    // After a reload or reconnect: reopen the chats we hold and catch up on what was missed.
     for (const a of this.assigned) {
-      // After a reload or reconnect: reopen the chats we hold and catch up on what was missed.
       if (!this.chats.has(a.conversation_id)) {
         this.chats.set(a.conversation_id, newChat(a.conversation_id, a.ticket_id, a));
         this._request({ type: 'context', conversation_id: a.conversation_id });
