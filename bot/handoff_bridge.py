@@ -39,7 +39,8 @@ from handoff.models import AgentId, DraftIssue, HandbackSummary, HandoffReason, 
 
 logger = logging.getLogger(__name__)
 
-STATUS_MODE = {"queued": "queued", "assigned": "agent", "returned": "bot", "closed": "bot"}
+STATUS_MODE = {"queued": "queued", "message_left": "queued", "assigned": "agent", "returned": "bot",
+               "closed": "bot"}
 FLOW_STATUS = {"completed": "completed", "cancelled": "cancelled", "abandoned": "cancelled", "failed": "failed",
                "handoff": "failed"}
 
@@ -74,8 +75,15 @@ class HandoffBridge:
                                                              "error": type(exc).__name__})
             return None
         t = placement.ticket
-        return {"ticket_id": t.id, "priority": int(t.priority), "position": placement.position,
+        info = {"ticket_id": t.id, "priority": int(t.priority), "position": placement.position,
                 "eta_s": placement.eta_seconds, "offline": bool(t.offline)}
+        status = {"ticket_id": t.id, "reason": t.reason.value, "priority": int(t.priority),
+                  "position": placement.position, "eta_s": placement.eta_seconds, "reply_to": ctx.seq}
+        if t.offline:
+            await self.post_status(ConversationId(ctx.conversation_id), "message_left", status)
+        else:
+            await self.post_status(ConversationId(ctx.conversation_id), "queued", status)
+        return info
 
     async def record_csat(self, conversation_id: str, rating: int, comment: str | None) -> None:
         if self.hub is None:
@@ -176,8 +184,11 @@ class HandoffBridge:
         await self.conversations.update_state(conversation_id, change)
         data = {"status": status, **{k: v for k, v in details.items() if v is not None}}
         if status == "closed":
-            data.setdefault("csat", True)
+            # The customer protocol's flag: ask for a 1-5 rating (docs/protocol.md).
+            data["csat"] = bool(details.get("csat", True))
         event = await self.conversations.append(conversation_id, "handoff", data)
+        if status == "returned":
+            await self._welcome_back(conversation_id)
         return event.seq
 
     async def transcript(self, conversation_id: ConversationId) -> list[TranscriptEntry]:
@@ -207,12 +218,18 @@ class HandoffBridge:
                                   "at": summary.returned_at.isoformat(), "seq": None})
             state.memory["last_turn"] = {"handled": "handoff", "resolved": True}
 
-        state = await self.conversations.update_state(conversation_id, change)
+        await self.conversations.update_state(conversation_id, change)
+
+    async def _welcome_back(self, conversation_id: ConversationId) -> None:
+        """After the "returned" status: the assistant says it is back (with the agent's note)."""
+        doc, _ = await self.conversations.store.load_state(conversation_id)
+        state = ConversationState.from_doc(doc)
         lang = state.language or "zh"
         note = ""
-        if summary.note:
-            note = (f"客服备注：{redact(summary.note).text}。" if lang == "zh" else
-                    f"The agent's note: {redact(summary.note).text}. ")
+        agent_note = (state.agent_summary or {}).get("note")
+        if agent_note:
+            note = (f"客服备注：{redact(agent_note).text}。" if lang == "zh" else
+                    f"The agent's note: {redact(agent_note).text}. ")
         await self.conversations.append(conversation_id, "message", {
             "role": "bot", "message_id": new_message_id(), "text": say("returned", lang, note=note),
             "citations": [], "cards": []})

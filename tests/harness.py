@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,9 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def live_server(settings: BotSettings) -> Iterator[LiveServer]:
-    server = LiveServer(settings).start()
+def live_server(settings: BotSettings, clock: Any = None) -> Iterator[LiveServer]:
+    app = create_app(settings, clock=clock) if clock is not None else None
+    server = LiveServer(settings, app).start()
     try:
         yield server
     finally:
@@ -96,12 +98,34 @@ def make_settings(var_dir: Path, **overrides: Any) -> BotSettings:
     return BotSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+class ShiftedClock:
+    """Real time moved to a chosen China-time hour (agents on duty 08:00–22:00), plus ``advance``."""
+
+    def __init__(self, china_hour: int = 10) -> None:
+        now = datetime.now(UTC)
+        china_now = now + timedelta(hours=8)
+        target = china_now.replace(hour=china_hour, minute=0, second=0, microsecond=0)
+        self.offset = target - china_now
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
 def copy_index(var_dir: Path) -> None:
-    """Give a test server its own copy of the session's prebuilt knowledge index."""
-    template = os.environ.get("CARDCARE_TEST_INDEX_TEMPLATE")
-    target = var_dir / "index"
-    if template and not target.exists():
-        shutil.copytree(template, target)
+    """Give a test server its own copy of the session's prebuilt index and intent model."""
+    template = os.environ.get("CARDCARE_TEST_VAR_TEMPLATE")
+    if not template:
+        return
+    for name in ("index", "models"):
+        target = var_dir / name
+        if not target.exists():
+            shutil.copytree(Path(template) / name, target)
+    cache = Path(template) / "jieba.cache"
+    if cache.exists() and not (var_dir / "jieba.cache").exists():
+        shutil.copy(cache, var_dir / "jieba.cache")
 
 
 class ServerProcess:
@@ -238,3 +262,60 @@ def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class AgentClient:
+    """A scripted agent over the real ``/ws/agent`` protocol."""
+
+    def __init__(self, ws_base: str, token: str) -> None:
+        self.ws_base = ws_base
+        self.token = token
+        self.conn: Any = None
+        self.welcome: dict[str, Any] = {}
+        self.frames: list[dict[str, Any]] = []
+
+    async def connect(self) -> dict[str, Any]:
+        self.conn = await websockets.connect(self.ws_base + "/ws/agent", max_size=1 << 22, close_timeout=1)
+        await self.conn.send(json.dumps({"type": "hello", "token": self.token}))
+        self.welcome = await self.recv()
+        return self.welcome
+
+    async def recv(self, timeout: float = 15) -> dict[str, Any]:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.conn.recv(), timeout))
+        self.frames.append(frame)
+        return frame
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.conn.send(json.dumps(frame))
+
+    async def until(self, pred: Any, timeout: float = 20) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no matching agent frame; got {[f.get('type') for f in self.frames[-10:]]}")
+            frame = await self.recv(left)
+            if pred(frame):
+                return frame
+
+    async def queued(self, conversation_id: str, timeout: float = 20) -> dict[str, Any]:
+        """Wait until the conversation shows in this agent's queue; return its item."""
+        frame = await self.until(lambda f: f.get("type") == "queue" and any(
+            i["conversation_id"] == conversation_id for i in f["items"]), timeout)
+        return next(i for i in frame["items"] if i["conversation_id"] == conversation_id)
+
+    async def claim(self, conversation_id: str) -> dict[str, Any]:
+        await self.send({"type": "claim", "conversation_id": conversation_id})
+        return await self.until(lambda f: f.get("type") in ("assigned", "error")
+                                and f.get("conversation_id", conversation_id) == conversation_id)
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+
+
+async def agent_token(http: str, agent_id: str) -> str:
+    async with httpx.AsyncClient() as client:
+        r = await client.post(http + "/api/v1/demo/agent-token", json={"agent_id": agent_id})
+        r.raise_for_status()
+        return str(r.json()["token"])

@@ -308,7 +308,8 @@ class InstallmentFlow:
             f"fees are then not charged.")
         draft = Draft(text=text, handled="flow", tool_values=[jsonable(plan), fee, 1])
         return ended(draft, "completed", action={"kind": "installment_created", "plan_id": plan.id,
-                                                 "summary": f"installment {plan.periods} periods {plan.principal}"})
+                                                 "summary": ctx.pick(f"已办理分期：{fmt_money(plan.principal)}分{plan.periods}期",
+                                                                     f"installment created: {fmt_money(plan.principal)} over {plan.periods} periods")})
 
     def accepts(self, ctx: TurnContext, fs: dict[str, Any]) -> bool:
         u = ctx.u

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.answers.draft import Draft
 from bot.cards.models import Card, jsonable
@@ -29,7 +28,6 @@ from bot.flows.base import (
 from bot.replies import fmt_date
 from bot.turn import TurnContext
 
-CHINA = ZoneInfo("Asia/Shanghai")
 STOLEN = re.compile(r"被偷|偷了|被抢|抢了|stolen|robbed|theft")
 
 
@@ -60,9 +58,9 @@ class LostCardFlow:
                              handoff=HandoffAsk(reason="flow_failed", priority=1, skills=("risk",),
                                                 note="card freeze failed"))
             now = ctx.clock()
-            when = now.astimezone(CHINA).strftime("%H:%M")
             action = {"kind": "card_frozen", "card": f"**** {frozen.last4}", "at": now.isoformat(),
-                      "summary": f"card **** {frozen.last4} frozen {when}"}
+                      "summary": ctx.pick(f"已冻结尾号{frozen.last4}的卡片（挂失）",
+                                          f"card **** {frozen.last4} frozen (reported {reason})")}
             parts.append(ctx.pick(f"已为您冻结尾号{card.last4}的卡片，现在起这张卡不能再交易。挂失冻结后不能解冻，我们会为您补发新卡。",
                                   f"Your card ending {card.last4} is frozen now and can't be used any more. After a "
                                   f"loss report it can't be unfrozen; we'll send you a new card."))
@@ -177,7 +175,8 @@ class LostCardFlow:
                 {"label": ctx.pick("核对可疑交易", "Check suspicious charges"), "action_id": "flow.start",
                  "values": {"flow": "dispute"}}]})
         return ended(draft, "completed", action={"kind": "replacement_ordered", "delivery": delivery,
-                                                 "summary": f"replacement ordered ({delivery}), tracking {rep.tracking_no}"})
+                                                 "summary": ctx.pick(f"已补发新卡（{'加急' if delivery == 'express' else '普通'}寄送，运单号{rep.tracking_no}）",
+                                                                     f"replacement ordered ({delivery}), tracking {rep.tracking_no}")})
 
     def accepts(self, ctx: TurnContext, fs: dict[str, Any]) -> bool:
         u = ctx.u
