@@ -183,9 +183,11 @@ def _weekday(g: Groups, today: dt.date) -> Found:
 
 
 _DAY_WORDS: Final[dict[str, int]] = {
-    "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2,
-    "the day before yesterday": -2, "the day after tomorrow": 2, "yesterday": -1, "today": 0,
-    "tonight": 0, "this morning": 0, "tomorrow": 1,
+    "大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "昨晚": -1, "昨夜": -1, "今天": 0, "今日": 0, "今早": 0,
+    "今晚": 0, "刚才": 0, "刚刚": 0, "明天": 1, "明日": 1, "后天": 2,
+    "the day before yesterday": -2, "the day after tomorrow": 2, "yesterday": -1, "last night": -1,
+    "today": 0, "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0, "just now": 0,
+    "tomorrow": 1,
 }  # fmt: skip
 
 

@@ -41,6 +41,9 @@ PROPERTY = settings(derandomize=True, max_examples=200, deadline=None)
         ("this Friday", D(2026, 5, 15)),
         ("下周三", D(2026, 5, 20)),
         ("the day before yesterday", D(2026, 5, 11)),
+        ("昨晚有一笔4999的交易", D(2026, 5, 12)),
+        ("a charge last night", D(2026, 5, 12)),
+        ("刚刚刷卡失败了", D(2026, 5, 13)),
     ],
 )
 def test_date_resolves_against_today(text: str, expected: dt.date, today: dt.date) -> None:
