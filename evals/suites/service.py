@@ -24,6 +24,7 @@ Definitions (the report states them too):
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -35,15 +36,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import Conversation, Event, Record
+from evals.report import Plot, Section, SuiteContext, SuiteResult
 from handoff.models import Ticket
 
-try:
-    from evals.report import Plot, Section, SuiteContext, SuiteResult
-except ImportError:  # pragma: no cover - until the shared report module lands
-    from evals.simulate import Plot, Section, SuiteContext, SuiteResult  # type: ignore[assignment]
-
 NAME = "service"
-DESCRIPTION = "Containment, handoffs, first response and SLA, handling time, CSAT/NPS, funnels, repeats, surge alerts"
+DESCRIPTION = (
+    "Containment, handoffs, first response and SLA, handling time, CSAT/NPS, funnels, repeats, surge alerts"
+)
 CHINA = ZoneInfo("Asia/Shanghai")
 SLA_TARGETS_S = {1: 60, 2: 120, 3: 300}
 SUPERVISORS_TOPIC = "supervisors"
@@ -102,10 +101,14 @@ async def load_data(store: Any, queue: Any | None) -> ServiceData:
                 tickets.append(await queue.get(tid))
             except HandoffError:
                 continue
-    return ServiceData(conversations=conversations, events=events, records=await store.records(), tickets=tickets)
+    return ServiceData(
+        conversations=conversations, events=events, records=await store.records(), tickets=tickets
+    )
 
 
-async def open_sources(var_dir: Path | None, redis_url: str | None, prefix: str = "cardcare:") -> tuple[Any, Any, Any]:
+async def open_sources(
+    var_dir: Path | None, redis_url: str | None, prefix: str = "cardcare:"
+) -> tuple[Any, Any, Any]:
     """(store, queue, bus) of an embedded var dir or a Redis deployment; ``bus`` only for Redis."""
     if redis_url:
         from bot.stores.redis import RedisConversationStore
@@ -122,7 +125,9 @@ async def open_sources(var_dir: Path | None, redis_url: str | None, prefix: str 
     if not (var_dir / "cardcare.db").exists():
         raise FileNotFoundError(f"{var_dir}: no cardcare.db (run `cardcare simulate` or point at a var dir)")
     store = await SqliteConversationStore(var_dir / "cardcare.db").open()
-    queue = await SqliteHandoffQueue(var_dir / "handoff.db").open() if (var_dir / "handoff.db").exists() else None
+    queue = (
+        await SqliteHandoffQueue(var_dir / "handoff.db").open() if (var_dir / "handoff.db").exists() else None
+    )
     return store, queue, None
 
 
@@ -142,8 +147,12 @@ def containment(records: Sequence[Record]) -> dict[str, Any]:
     engaged = engaged_ids(records)
     handed = handed_off_ids(records) & engaged
     contained = len(engaged) - len(handed)
-    return {"engaged": len(engaged), "handed_off": len(handed), "contained": contained,
-            "containment_rate": _ratio(contained, len(engaged))}
+    return {
+        "engaged": len(engaged),
+        "handed_off": len(handed),
+        "contained": contained,
+        "containment_rate": _ratio(contained, len(engaged)),
+    }
 
 
 def handoffs_by_reason(records: Sequence[Record]) -> dict[str, dict[str, Any]]:
@@ -153,8 +162,10 @@ def handoffs_by_reason(records: Sequence[Record]) -> dict[str, dict[str, Any]]:
     for r in records:
         if r.kind == "handoff" and r.conversation_id:
             per[str(r.data.get("reason"))].add(str(r.conversation_id))
-    return {reason: {"conversations": len(ids), "rate": _ratio(len(ids), engaged)}
-            for reason, ids in sorted(per.items(), key=lambda kv: -len(kv[1]))}
+    return {
+        reason: {"conversations": len(ids), "rate": _ratio(len(ids), engaged)}
+        for reason, ids in sorted(per.items(), key=lambda kv: -len(kv[1]))
+    }
 
 
 def first_response_times(events: Mapping[str, Sequence[Event]]) -> dict[str, list[float]]:
@@ -185,26 +196,41 @@ def sla_attainment(tickets: Sequence[Ticket], now: datetime) -> dict[int, dict[s
                 met += t.first_response_at <= t.sla_deadline
             elif now > t.sla_deadline and (t.closed_at is None or t.closed_at > t.sla_deadline):
                 eligible += 1
-        out[p] = {"tickets": eligible, "met": met, "attainment": _ratio(met, eligible),
-                  "target_s": SLA_TARGETS_S[p]}
+        out[p] = {
+            "tickets": eligible,
+            "met": met,
+            "attainment": _ratio(met, eligible),
+            "target_s": SLA_TARGETS_S[p],
+        }
     return out
 
 
 def handling_times(tickets: Sequence[Ticket]) -> list[float]:
     """Seconds from assignment to close or hand-back, for tickets that went through both."""
-    return [(t.closed_at - t.assigned_at).total_seconds() for t in tickets
-            if t.assigned_at is not None and t.closed_at is not None]
+    return [
+        (t.closed_at - t.assigned_at).total_seconds()
+        for t in tickets
+        if t.assigned_at is not None and t.closed_at is not None
+    ]
 
 
 def csat(records: Sequence[Record]) -> dict[str, Any]:
     """Distribution of 1–5 ratings, average, and the NPS-style score (5 promoter, 4 passive, ≤3 detractor)."""
-    ratings = [int(r.data["rating"]) for r in records if r.kind == "csat" and isinstance(r.data.get("rating"), int)]
+    ratings = [
+        int(r.data["rating"]) for r in records if r.kind == "csat" and isinstance(r.data.get("rating"), int)
+    ]
     dist = {k: ratings.count(k) for k in range(1, 6)}
     n = len(ratings)
     promoters, detractors = dist[5], sum(dist[k] for k in (1, 2, 3))
-    return {"ratings": n, "distribution": dist, "average": round(statistics.fmean(ratings), 3) if ratings else None,
-            "promoters": promoters, "passives": dist[4], "detractors": detractors,
-            "nps": round(100 * (promoters - detractors) / n, 1) if n else None}
+    return {
+        "ratings": n,
+        "distribution": dist,
+        "average": round(statistics.fmean(ratings), 3) if ratings else None,
+        "promoters": promoters,
+        "passives": dist[4],
+        "detractors": detractors,
+        "nps": round(100 * (promoters - detractors) / n, 1) if n else None,
+    }
 
 
 def conversation_segments(records: Sequence[Record]) -> dict[str, str]:
@@ -236,8 +262,11 @@ def funnel(records: Sequence[Record]) -> dict[str, dict[str, dict[str, int]]]:
     return dict(sorted(out.items()))
 
 
-def repeat_contacts(conversations: Sequence[Conversation], engaged: set[str] | None = None,
-                    window: timedelta = timedelta(days=7)) -> dict[str, Any]:
+def repeat_contacts(
+    conversations: Sequence[Conversation],
+    engaged: set[str] | None = None,
+    window: timedelta = timedelta(days=7),
+) -> dict[str, Any]:
     """Conversations whose customer had started another (engaged) one within ``window`` before."""
     convs = [c for c in conversations if engaged is None or c.id in engaged]
     by_customer: dict[str, list[Conversation]] = defaultdict(list)
@@ -246,17 +275,24 @@ def repeat_contacts(conversations: Sequence[Conversation], engaged: set[str] | N
     repeats = 0
     for items in by_customer.values():
         items.sort(key=lambda c: c.created_at)
-        repeats += sum(1 for a, b in zip(items, items[1:], strict=False) if b.created_at - a.created_at <= window)
-    return {"conversations": len(convs), "repeats": repeats, "repeat_rate": _ratio(repeats, len(convs)),
-            "customers": len(by_customer)}
+        repeats += sum(1 for a, b in itertools.pairwise(items) if b.created_at - a.created_at <= window)
+    return {
+        "conversations": len(convs),
+        "repeats": repeats,
+        "repeat_rate": _ratio(repeats, len(convs)),
+        "customers": len(by_customer),
+    }
 
 
 def complaint_rate(records: Sequence[Record]) -> dict[str, Any]:
     engaged = engaged_ids(records)
     with_complaint = {str(r.conversation_id) for r in records if r.kind == "complaint" and r.conversation_id}
     regulator = {str(r.conversation_id) for r in records if r.kind == "complaint" and r.data.get("regulator")}
-    return {"complaints": len(with_complaint), "regulator": len(regulator),
-            "complaint_rate": _ratio(len(with_complaint & engaged), len(engaged))}
+    return {
+        "complaints": len(with_complaint),
+        "regulator": len(regulator),
+        "complaint_rate": _ratio(len(with_complaint & engaged), len(engaged)),
+    }
 
 
 # -- daily series and surge detection ----------------------------------------------------------
@@ -297,17 +333,24 @@ def daily_containment(records: Sequence[Record], days: Mapping[str, date]) -> di
 
 def watched_series(records: Sequence[Record], days: Mapping[str, date]) -> dict[str, dict[date, int]]:
     """Per watched category, distinct conversations per day (days with none included as 0)."""
-    all_days = sorted(set(days.values()))
+    seen = sorted(set(days.values()))
+    all_days = [seen[0] + timedelta(days=i) for i in range((seen[-1] - seen[0]).days + 1)] if seen else []
     out: dict[str, dict[date, int]] = {}
     for label, source, value in WATCHED:
         ids: set[str] = set()
         for r in records:
             if not r.conversation_id:
                 continue
-            hit = (source == "intent" and r.kind == "turn" and r.data.get("intent") == value) or \
-                  (source == "handoff" and r.kind == "handoff" and r.data.get("reason") == value) or \
-                  (source == "flow" and r.kind == "flow" and r.data.get("flow") == value
-                   and r.data.get("event") == "started")
+            hit = (
+                (source == "intent" and r.kind == "turn" and r.data.get("intent") == value)
+                or (source == "handoff" and r.kind == "handoff" and r.data.get("reason") == value)
+                or (
+                    source == "flow"
+                    and r.kind == "flow"
+                    and r.data.get("flow") == value
+                    and r.data.get("event") == "started"
+                )
+            )
             if hit:
                 ids.add(str(r.conversation_id))
         counts = Counter(days[c] for c in ids if c in days)
@@ -334,32 +377,56 @@ class Alert:
 
     def event(self, detected_at: datetime) -> dict[str, Any]:
         """The ``alert`` event: stored as a record and published to supervisors."""
-        what_zh = {"intent:fraud.dispute": "盗刷/争议咨询", "handoff:unrecognised_transaction": "盗刷转人工",
-                   "intent:complaint": "投诉", "handoff:complaint": "投诉转人工",
-                   "handoff:regulator_complaint": "监管投诉", "flow:dispute": "争议流程"}.get(self.category,
-                                                                                            self.category)
+        what_zh = {
+            "intent:fraud.dispute": "盗刷/争议咨询",
+            "handoff:unrecognised_transaction": "盗刷转人工",
+            "intent:complaint": "投诉",
+            "handoff:complaint": "投诉转人工",
+            "handoff:regulator_complaint": "监管投诉",
+            "flow:dispute": "争议流程",
+        }.get(self.category, self.category)
         return {
-            "type": "alert", "kind": "surge", "alert_id": self.id, "category": self.category,
-            "day": self.day.isoformat(), "count": self.count, "baseline_mean": round(self.baseline_mean, 2),
-            "baseline_std": round(self.baseline_std, 2), "threshold": round(self.threshold, 2),
-            "history_days": self.history_days, "k": self.k, "detected_at": detected_at.isoformat(),
-            "severity": "high" if self.category.startswith(("handoff:unrecognised", "intent:fraud", "flow:dispute",
-                                                            "handoff:regulator")) else "medium",
-            "message": {"zh": f"{self.day.isoformat()} {what_zh}激增：{self.count} 个会话（近{self.history_days}天日均 "
-                              f"{self.baseline_mean:.1f}）",
-                        "en": f"{self.category} surged on {self.day.isoformat()}: {self.count} conversations "
-                              f"(previous {self.history_days}-day mean {self.baseline_mean:.1f})"},
+            "type": "alert",
+            "kind": "surge",
+            "alert_id": self.id,
+            "category": self.category,
+            "day": self.day.isoformat(),
+            "count": self.count,
+            "baseline_mean": round(self.baseline_mean, 2),
+            "baseline_std": round(self.baseline_std, 2),
+            "threshold": round(self.threshold, 2),
+            "history_days": self.history_days,
+            "k": self.k,
+            "detected_at": detected_at.isoformat(),
+            "severity": "high"
+            if self.category.startswith(
+                ("handoff:unrecognised", "intent:fraud", "flow:dispute", "handoff:regulator")
+            )
+            else "medium",
+            "message": {
+                "zh": f"{self.day.isoformat()} {what_zh}激增：{self.count} 个会话"
+                f"（近{self.history_days}天日均 "
+                f"{self.baseline_mean:.1f}）",
+                "en": f"{self.category} surged on {self.day.isoformat()}: {self.count} conversations "
+                f"(previous {self.history_days}-day mean {self.baseline_mean:.1f})",
+            },
         }
 
 
-def detect_surges(series: Mapping[str, Mapping[date, int]], *, k: float = 3.0, window: int = 7,
-                  min_count: int = 5, min_history: int = 3) -> list[Alert]:
+def detect_surges(
+    series: Mapping[str, Mapping[date, int]],
+    *,
+    k: float = 3.0,
+    window: int = 7,
+    min_count: int = 5,
+    min_history: int = 3,
+) -> list[Alert]:
     """Days whose count exceeds ``mean + k·max(std, √mean, 1)`` of the previous ``window`` days."""
     alerts = []
     for category, per_day in series.items():
         days = sorted(per_day)
         for i, day in enumerate(days):
-            history = [per_day[d] for d in days[max(0, i - window):i] if (day - d).days <= window]
+            history = [per_day[d] for d in days[max(0, i - window) : i] if (day - d).days <= window]
             count = per_day[day]
             if len(history) < min_history or count < min_count:
                 continue
@@ -367,12 +434,24 @@ def detect_surges(series: Mapping[str, Mapping[date, int]], *, k: float = 3.0, w
             std = statistics.pstdev(history)
             threshold = mean + k * max(std, math.sqrt(mean), 1.0)
             if count > threshold:
-                alerts.append(Alert(category=category, day=day, count=count, baseline_mean=mean, baseline_std=std,
-                                    threshold=threshold, history_days=len(history), k=k))
+                alerts.append(
+                    Alert(
+                        category=category,
+                        day=day,
+                        count=count,
+                        baseline_mean=mean,
+                        baseline_std=std,
+                        threshold=threshold,
+                        history_days=len(history),
+                        k=k,
+                    )
+                )
     return sorted(alerts, key=lambda a: (a.day, a.category))
 
 
-async def publish_alerts(alerts: Sequence[Alert], *, store: Any, bus: Any | None, now: datetime) -> list[dict[str, Any]]:
+async def publish_alerts(
+    alerts: Sequence[Alert], *, store: Any, bus: Any | None, now: datetime
+) -> list[dict[str, Any]]:
     """Store each new alert as an ``alert`` record and publish it to supervisors (once per alert id)."""
     known = {r.data.get("alert_id") for r in await store.records(["alert"])}
     published = []
@@ -416,23 +495,36 @@ def compute(data: ServiceData, *, now: datetime, k: float = 3.0, min_count: int 
     ht = handling_times(data.tickets)
     watched = watched_series(records, days)
     return Metrics(
-        containment=containment(records), handoffs=handoffs_by_reason(records),
+        containment=containment(records),
+        handoffs=handoffs_by_reason(records),
         first_response={who: _stats(v) for who, v in frt.items()},
-        sla=sla_attainment(data.tickets, now), handling=_stats(ht), csat=csat(records), funnel=funnel(records),
-        repeats=repeat_contacts(data.conversations, engaged_ids(records)), complaints=complaint_rate(records),
-        daily_intents=daily_intents(records, days), daily_containment=daily_containment(records, days),
-        watched=watched, alerts=detect_surges(watched, k=k, min_count=min_count),
+        sla=sla_attainment(data.tickets, now),
+        handling=_stats(ht),
+        csat=csat(records),
+        funnel=funnel(records),
+        repeats=repeat_contacts(data.conversations, engaged_ids(records)),
+        complaints=complaint_rate(records),
+        daily_intents=daily_intents(records, days),
+        daily_containment=daily_containment(records, days),
+        watched=watched,
+        alerts=detect_surges(watched, k=k, min_count=min_count),
     )
 
 
 def summary_of(m: Metrics) -> dict[str, Any]:
     s: dict[str, Any] = {
-        "conversations": m.containment["engaged"], "containment_rate": m.containment["containment_rate"],
+        "conversations": m.containment["engaged"],
+        "containment_rate": m.containment["containment_rate"],
         "handoff_rate": _ratio(m.containment["handed_off"], m.containment["engaged"]),
-        "frt_bot_p50_s": m.first_response["bot"]["p50"], "frt_agent_p50_s": m.first_response["agent"]["p50"],
-        "aht_mean_s": m.handling["mean"], "csat_avg": m.csat["average"], "csat_ratings": m.csat["ratings"],
-        "nps": m.csat["nps"], "repeat_rate_7d": m.repeats["repeat_rate"],
-        "complaint_rate": m.complaints["complaint_rate"], "alerts": len(m.alerts),
+        "frt_bot_p50_s": m.first_response["bot"]["p50"],
+        "frt_agent_p50_s": m.first_response["agent"]["p50"],
+        "aht_mean_s": m.handling["mean"],
+        "csat_avg": m.csat["average"],
+        "csat_ratings": m.csat["ratings"],
+        "nps": m.csat["nps"],
+        "repeat_rate_7d": m.repeats["repeat_rate"],
+        "complaint_rate": m.complaints["complaint_rate"],
+        "alerts": len(m.alerts),
     }
     s |= {f"sla_p{p}": v["attainment"] for p, v in m.sla.items()}
     return s
@@ -441,38 +533,67 @@ def summary_of(m: Metrics) -> dict[str, Any]:
 def sections_of(m: Metrics, published: Sequence[dict[str, Any]], where: str) -> list[Section]:
     c = m.csat
     out = [
-        _section("Headline", f"Source: {where}. Engaged conversations have at least one processed customer turn; "
-                             f"containment = engaged conversations never handed to a person.",
-                 [{"figure": k, "value": v} for k, v in summary_of(m).items()]),
-        _section("Handoffs by reason", "Conversations handed to a person, per reason, over engaged conversations.",
-                 [{"reason": r, **v} for r, v in m.handoffs.items()]),
-        _section("First response", "Customer input → next bot or agent message (seconds).",
-                 [{"answered by": who, **v} for who, v in m.first_response.items()]),
-        _section("SLA attainment per priority", "First agent response by the ticket's deadline (60/120/300 s "
-                                                "after the handoff, or after agents come on); tickets answered or "
-                                                "past their deadline.",
-                 [{"priority": p, **v} for p, v in m.sla.items()]),
+        _section(
+            "Headline",
+            f"Source: {where}. Engaged conversations have at least one processed customer turn; "
+            f"containment = engaged conversations never handed to a person.",
+            [{"figure": k, "value": v} for k, v in summary_of(m).items()],
+        ),
+        _section(
+            "Handoffs by reason",
+            "Conversations handed to a person, per reason, over engaged conversations.",
+            [{"reason": r, **v} for r, v in m.handoffs.items()],
+        ),
+        _section(
+            "First response",
+            "Customer input → next bot or agent message (seconds).",
+            [{"answered by": who, **v} for who, v in m.first_response.items()],
+        ),
+        _section(
+            "SLA attainment per priority",
+            "First agent response by the ticket's deadline (60/120/300 s "
+            "after the handoff, or after agents come on); tickets answered or "
+            "past their deadline.",
+            [{"priority": p, **v} for p, v in m.sla.items()],
+        ),
         _section("Average handling time", "Ticket assigned → closed or handed back (seconds).", [m.handling]),
-        _section("CSAT and NPS-style score", "CSAT 1–5. NPS-style score from CSAT: 5 = promoter, 4 = passive, "
-                                             "1–3 = detractor; score = % promoters − % detractors.",
-                 [{"rating": r, "count": n} for r, n in c["distribution"].items()]
-                 + [{"rating": "average", "count": c["average"]}, {"rating": "NPS-style", "count": c["nps"]}]),
-        _section("Flow funnel", "Distinct conversations per stage (offered → started → completed), per flow and "
-                                "customer segment.",
-                 [{"flow": f, "segment": seg, **stages} for f, per in m.funnel.items() for seg, stages in
-                  sorted(per.items())]),
-        _section("Repeat contacts and complaints",
-                 "Repeat contact: a conversation whose customer started another one within the previous 7 days.",
-                 [{**m.repeats, **m.complaints}]),
+        _section(
+            "CSAT and NPS-style score",
+            "CSAT 1–5. NPS-style score from CSAT: 5 = promoter, 4 = passive, "
+            "1–3 = detractor; score = % promoters − % detractors.",
+            [{"rating": r, "count": n} for r, n in c["distribution"].items()]
+            + [{"rating": "average", "count": c["average"]}, {"rating": "NPS-style", "count": c["nps"]}],
+        ),
+        _section(
+            "Flow funnel",
+            "Distinct conversations per stage (offered → started → completed), per flow and "
+            "customer segment.",
+            [
+                {"flow": f, "segment": seg, **stages}
+                for f, per in m.funnel.items()
+                for seg, stages in sorted(per.items())
+            ],
+        ),
+        _section(
+            "Repeat contacts and complaints",
+            "Repeat contact: a conversation whose customer started another one within the previous 7 days.",
+            [{**m.repeats, **m.complaints}],
+        ),
     ]
-    alert_rows = [a.event(datetime.now().astimezone()) | {"published_now": a.id in {p["alert_id"] for p in published}}
-                  for a in m.alerts]
-    out.append(_section("Surge alerts",
-                        "A category's daily conversations above mean + k·max(std, √mean, 1) of the previous 7 days "
-                        "(at least 5). Each alert is stored as an `alert` record and published as "
-                        "{\"type\": \"alert\"} on the bus topic `supervisors` (supervisor consoles receive it).",
-                        [{k: v for k, v in r.items() if k not in ("type", "message", "detected_at")}
-                         for r in alert_rows] or [{"alerts": "none"}]))
+    alert_rows = [
+        a.event(datetime.now().astimezone()) | {"published_now": a.id in {p["alert_id"] for p in published}}
+        for a in m.alerts
+    ]
+    out.append(
+        _section(
+            "Surge alerts",
+            "A category's daily conversations above mean + k·max(std, √mean, 1) of the previous 7 days "
+            "(at least 5). Each alert is stored as an `alert` record and published as "
+            '{"type": "alert"} on the bus topic `supervisors` (supervisor consoles receive it).',
+            [{k: v for k, v in r.items() if k not in ("type", "message", "detected_at")} for r in alert_rows]
+            or [{"alerts": "none"}],
+        )
+    )
     return out
 
 
@@ -480,8 +601,13 @@ def _stats(values: Sequence[float]) -> dict[str, Any]:
     if not values:
         return {"n": 0, "mean": None, "p50": None, "p90": None, "max": None}
     ordered = sorted(values)
-    return {"n": len(ordered), "mean": round(statistics.fmean(ordered), 2), "p50": round(_pct(ordered, 50), 2),
-            "p90": round(_pct(ordered, 90), 2), "max": round(ordered[-1], 2)}
+    return {
+        "n": len(ordered),
+        "mean": round(statistics.fmean(ordered), 2),
+        "p50": round(_pct(ordered, 50), 2),
+        "p90": round(_pct(ordered, 90), 2),
+        "max": round(ordered[-1], 2),
+    }
 
 
 def _pct(ordered: Sequence[float], q: float) -> float:
@@ -505,7 +631,14 @@ def plots_of(m: Metrics) -> list[Plot]:
     import matplotlib
 
     matplotlib.use("Agg")
-    return [_volume_plot(m), _containment_plot(m), _sla_plot(m), _funnel_plot(m), _csat_plot(m), _surge_plot(m)]
+    return [
+        _volume_plot(m),
+        _containment_plot(m),
+        _sla_plot(m),
+        _funnel_plot(m),
+        _csat_plot(m),
+        _surge_plot(m),
+    ]
 
 
 def _fig(w: float = 8, h: float = 3.6) -> Any:
@@ -525,15 +658,31 @@ def _volume_plot(m: Metrics) -> Plot:
     bottom = [0] * len(days)
     x = range(len(days))
     for intent in [*top, "other"]:
-        values = [(m.daily_intents[d].get(intent, 0) if intent != "other" else
-                   sum(n for i, n in m.daily_intents[d].items() if i not in top)) for d in days]
+        values = [
+            (
+                m.daily_intents[d].get(intent, 0)
+                if intent != "other"
+                else sum(n for i, n in m.daily_intents[d].items() if i not in top)
+            )
+            for d in days
+        ]
         ax.bar(x, values, bottom=bottom, label=intent)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    for a in m.alerts:
-        if a.day in days:
-            i = days.index(a.day)
-            ax.annotate(f"alert: {a.category}", (i, bottom[i]), textcoords="offset points", xytext=(0, 6),
-                        ha="center", color="red", fontsize=7, arrowprops={"arrowstyle": "->", "color": "red"})
+    per_day = Counter(a.day for a in m.alerts)
+    for day, n in per_day.items():
+        if day in days:
+            i = days.index(day)
+            ax.annotate(
+                f"ALERT ({n})",
+                (i, bottom[i]),
+                textcoords="offset points",
+                xytext=(0, 10),
+                ha="center",
+                color="red",
+                fontsize=8,
+                arrowprops={"arrowstyle": "->", "color": "red"},
+            )
+    ax.set_ylim(0, max(bottom, default=1) * 1.25 + 1)
     ax.set_xticks(list(x), [d.strftime("%m-%d") for d in days])
     ax.set_ylabel("conversations")
     ax.set_title("Daily conversations by intent (alerts marked)")
@@ -545,7 +694,11 @@ def _volume_plot(m: Metrics) -> Plot:
 def _containment_plot(m: Metrics) -> Plot:
     fig, ax = _fig(7, 3)
     days = list(m.daily_containment)
-    ax.plot([d.strftime("%m-%d") for d in days], [100 * (v or 0) for v in m.daily_containment.values()], marker="o")
+    ax.plot(
+        [d.strftime("%m-%d") for d in days],
+        [100 * (v or 0) for v in m.daily_containment.values()],
+        marker="o",
+    )
     ax.set_ylim(0, 100)
     ax.set_ylabel("contained (%)")
     ax.set_title("Containment by day")
@@ -596,11 +749,21 @@ def _surge_plot(m: Metrics) -> Plot:
     fig, ax = _fig()
     for category, per_day in m.watched.items():
         if any(per_day.values()):
-            ax.plot([d.strftime("%m-%d") for d in per_day], list(per_day.values()), marker=".", label=category)
+            ax.plot(
+                [d.strftime("%m-%d") for d in per_day], list(per_day.values()), marker=".", label=category
+            )
     for a in m.alerts:
-        ax.scatter([a.day.strftime("%m-%d")], [a.count], s=160, facecolors="none", edgecolors="red", linewidths=2)
-        ax.annotate(f"ALERT {a.category}\n{a.count} vs threshold {a.threshold:.1f}", (a.day.strftime("%m-%d"), a.count),
-                    textcoords="offset points", xytext=(-60, -28), fontsize=7, color="red")
+        ax.scatter(
+            [a.day.strftime("%m-%d")], [a.count], s=160, facecolors="none", edgecolors="red", linewidths=2
+        )
+        ax.annotate(
+            f"ALERT {a.category}\n{a.count} vs threshold {a.threshold:.1f}",
+            (a.day.strftime("%m-%d"), a.count),
+            textcoords="offset points",
+            xytext=(-60, -28),
+            fontsize=7,
+            color="red",
+        )
     ax.set_ylabel("conversations per day")
     ax.set_title("Complaint and dispute categories (surge alerts circled)")
     ax.legend(fontsize=6)
@@ -611,8 +774,17 @@ def _surge_plot(m: Metrics) -> Plot:
 # -- the suite ---------------------------------------------------------------------------------
 
 
-async def report(store: Any, queue: Any, bus: Any | None, *, where: str, now: datetime | None = None,
-                 k: float = 3.0, min_count: int = 5, publish: bool = True) -> SuiteResult:
+async def report(
+    store: Any,
+    queue: Any,
+    bus: Any | None,
+    *,
+    where: str,
+    now: datetime | None = None,
+    k: float = 3.0,
+    min_count: int = 5,
+    publish: bool = True,
+) -> SuiteResult:
     """The report over one store and queue; new alerts are recorded (and published when a bus is given)."""
     data = await load_data(store, queue)
     now = now or max((c.created_at for c in data.conversations), default=datetime.now().astimezone())
@@ -620,8 +792,13 @@ async def report(store: Any, queue: Any, bus: Any | None, *, where: str, now: da
     published = await publish_alerts(m.alerts, store=store, bus=bus, now=now) if publish else []
     summary = summary_of(m) | {"alerts_published": len(published)}
     failures = [{"alert": a.id, "message": a.event(now)["message"]["en"]} for a in m.alerts]
-    return SuiteResult(summary=summary, sections=sections_of(m, published, where), plots=plots_of(m),
-                       failures=failures, ok=m.containment["engaged"] > 0)
+    return SuiteResult(
+        summary=summary,
+        sections=sections_of(m, published, where),
+        plots=plots_of(m),
+        failures=failures,
+        ok=m.containment["engaged"] > 0,
+    )
 
 
 async def run(ctx: SuiteContext) -> SuiteResult:
@@ -630,22 +807,39 @@ async def run(ctx: SuiteContext) -> SuiteResult:
     redis_url = ctx.options.get("redis_url")
     var_dir = Path(ctx.options["var_dir"]) if ctx.options.get("var_dir") else None
     if not redis_url and var_dir is None:
+        from evals.harness import cache_dir
         from evals.simulate import simulate
 
         var_dir = ctx.var_dir / "service-simulation"
         if not (var_dir / "simulation.json").exists():
             customers, days = (40, 7) if ctx.small else (150, 14)
-            await simulate(var_dir, customers=customers, days=days, seed=int(ctx.options.get("seed", 7)),
-                           template=ctx.var_dir / "template", progress=ctx.progress)
-    store, queue, bus = await open_sources(var_dir, redis_url, str(ctx.options.get("redis_prefix", "cardcare:")))
+            if var_dir.exists():
+                import shutil
+
+                shutil.rmtree(var_dir)
+            await simulate(
+                var_dir,
+                customers=customers,
+                days=days,
+                seed=int(ctx.option("seed", 7)),
+                cache=cache_dir(ctx),
+                progress=ctx.progress,
+            )
+    store, queue, bus = await open_sources(
+        var_dir, redis_url, str(ctx.options.get("redis_prefix", "cardcare:"))
+    )
     try:
-        return await report(store, queue, bus, where=f"redis {redis_url}" if redis_url else str(var_dir),
-                            k=float(ctx.options.get("k", 3.0)), min_count=int(ctx.options.get("min_count", 5)))
+        return await report(
+            store,
+            queue,
+            bus,
+            where=f"redis {redis_url}" if redis_url else str(var_dir),
+            k=float(ctx.options.get("k", 3.0)),
+            min_count=int(ctx.options.get("min_count", 5)),
+        )
     finally:
         if queue is not None:
             await queue.aclose()
         if bus is not None:
             await bus.close()
         await store.close()
-
-
