@@ -71,6 +71,11 @@ class IntentClassifier:
         self.data_hash = data_hash
         self.metadata = dict(metadata or {})
 
+    @property
+    def n_features(self) -> int:
+        """Size of the feature vocabulary."""
+        return len(self._vocabulary)
+
     @classmethod
     def load(cls, path: Path) -> IntentClassifier:
         """Read an artifact written by ``save``; raises ``ArtifactInvalid`` when it is unreadable."""
@@ -111,7 +116,7 @@ class IntentClassifier:
             "labels": list(self.labels),
             "temperature": self.temperature,
             "data_hash": self.data_hash,
-            "n_features": len(vocabulary),
+            "n_features": self.n_features,
         }
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
             np.savez_compressed(

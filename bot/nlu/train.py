@@ -139,12 +139,8 @@ def _cross_validate(matrix: sparse.csr_matrix, y: npt.NDArray[np.int64], oos: in
     )
 
 
-def train(
-    out_path: Path = DEFAULT_ARTIFACT, *, data_paths: Sequence[Path] = DEFAULT_DATA_PATHS
-) -> TrainReport:
-    """Train on the YAML examples and write the artifact (``.npz`` + ``.json``) to ``out_path``."""
-    started = time.perf_counter()
-    examples = load_training_data(data_paths)
+def fit(examples: Sequence[TrainingExample], *, data_hash: str) -> tuple[IntentClassifier, _Calibration]:
+    """A classifier fitted on ``examples``, calibrated on their cross-validation folds."""
     labels = [intent for intent in INTENT_IDS if any(e.intent == intent for e in examples)]
     y = np.array([labels.index(e.intent) for e in examples], dtype=np.int64)
     matrix, vocabulary, idf = _matrix(examples)
@@ -159,7 +155,7 @@ def train(
         bias=bias,
         labels=labels,
         temperature=calibration.temperature,
-        data_hash=training_data_hash(data_paths),
+        data_hash=data_hash,
         metadata={
             "features": FEATURE_CONFIG,
             "trainer": TRAINER_CONFIG,
@@ -169,11 +165,21 @@ def train(
             "oos_shift": calibration.oos_shift,
         },
     )
+    return classifier, calibration
+
+
+def train(
+    out_path: Path = DEFAULT_ARTIFACT, *, data_paths: Sequence[Path] = DEFAULT_DATA_PATHS
+) -> TrainReport:
+    """Train on the YAML examples and write the artifact (``.npz`` + ``.json``) to ``out_path``."""
+    started = time.perf_counter()
+    examples = load_training_data(data_paths)
+    classifier, calibration = fit(examples, data_hash=training_data_hash(data_paths))
     classifier.save(out_path)
     report = TrainReport(
         path=out_path,
         examples=len(examples),
-        features=len(vocabulary),
+        features=classifier.n_features,
         cv_accuracy=calibration.accuracy,
         cv_oos_recall=calibration.oos_recall,
         temperature=calibration.temperature,
