@@ -62,6 +62,9 @@ def summarize(hybrid: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[st
                 summary[f"{prefix}{_key(metric)}_{locale}"] = sub[metric]
         summary[f"{prefix}latency_p50_ms"] = report["latency_ms"]["p50"]
         summary[f"{prefix}latency_p95_ms"] = report["latency_ms"]["p95"]
+    for metric in ("recall@5", "mrr"):
+        gain = hybrid["overall"][metric] - baseline["overall"][metric]
+        summary[f"{_key(metric)}_gain_over_baseline"] = round(gain, 4)
     return summary
 
 
