@@ -801,11 +801,24 @@ async def report(
     )
 
 
+def _data_dir(ctx: SuiteContext) -> Path | None:
+    """The var dir to read: the ``data_dir`` option, or the CLI's ``--var-dir`` when it holds a service's data
+    (``cardcare eval service --var-dir DIR`` gives this suite ``DIR/service`` as its scratch directory)."""
+    given = ctx.option("data_dir") or ctx.option("var_dir")
+    if given:
+        return Path(given)
+    for candidate in (ctx.var_dir, ctx.var_dir.parent):
+        if (candidate / "cardcare.db").exists():
+            return candidate
+    return None
+
+
 async def run(ctx: SuiteContext) -> SuiteResult:
-    """Options: ``var_dir`` (a ``cardcare simulate`` output or a deployment's var dir), ``redis_url`` and
-    ``redis_prefix``, ``k`` and ``min_count`` of the surge detector. Without a source, simulates first."""
-    redis_url = ctx.options.get("redis_url")
-    var_dir = Path(ctx.options["var_dir"]) if ctx.options.get("var_dir") else None
+    """Options: ``data_dir`` (a ``cardcare simulate`` output or a deployment's var dir; the CLI's
+    ``--var-dir`` works too), ``redis_url`` and ``redis_prefix``, ``k`` and ``min_count`` of the surge
+    detector. Without a source, simulates a small week first."""
+    redis_url = ctx.option("redis_url")
+    var_dir = _data_dir(ctx)
     if not redis_url and var_dir is None:
         from evals.harness import cache_dir
         from evals.simulate import simulate
