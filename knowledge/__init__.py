@@ -24,9 +24,9 @@ from knowledge.settings import KnowledgeConfig, KnowledgeSettings
 
 if TYPE_CHECKING:
     from knowledge.ingestion.pipeline import IngestReport, index_is_stale, ingest
+    from knowledge.ranking import RetrievalTuning
     from knowledge.retrieval import (
         HybridRetriever,
-        RetrievalTuning,
         VectorOnlyRetriever,
         open_retriever,
         open_vector_only_retriever,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "HybridRetriever": "knowledge.retrieval",
     "VectorOnlyRetriever": "knowledge.retrieval",
-    "RetrievalTuning": "knowledge.retrieval",
+    "RetrievalTuning": "knowledge.ranking",
     "open_retriever": "knowledge.retrieval",
     "open_vector_only_retriever": "knowledge.retrieval",
     "ingest": "knowledge.ingestion.pipeline",

@@ -147,7 +147,8 @@ class HashEmbedder:
                 out[row, h % self._dim] += weight if h & 0x80000000 else -weight
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        return out / norms
+        unit: np.ndarray = out / norms
+        return unit
 
     async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         """Document vectors (off the event loop: a large batch takes a while)."""
@@ -171,6 +172,7 @@ class OpenAICompatEmbedder:
         dim: int | None = None,
         timeout_s: float = 60.0,
         batch_size: int = 64,
+        max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         from openai import AsyncOpenAI
@@ -182,9 +184,10 @@ class OpenAICompatEmbedder:
         self._client = AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "unused",  # local servers ignore the key; the client insists on one
-            max_retries=2,
+            max_retries=max_retries,
             timeout=timeout_s,
-            http_client=http_client,
+            # openai 3.x annotates its client as httpx2's AsyncClient; httpx's has the same interface.
+            http_client=http_client,  # type: ignore[arg-type]
         )
 
     @property

@@ -14,7 +14,7 @@ import re
 import threading
 import unicodedata
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
@@ -111,32 +111,41 @@ def stem(word: str) -> str:
     return w
 
 
+_TOKENIZER: list[jieba.Tokenizer] = []  # one per process: the dictionary takes ~50 MB and half a second
+_TOKENIZER_LOCK = threading.Lock()
+
+
+def _tokenizer(cache_dir: Path | None) -> jieba.Tokenizer:
+    """The process's initialised jieba tokenizer; the first caller's ``cache_dir`` keeps its cache file."""
+    with _TOKENIZER_LOCK:
+        if not _TOKENIZER:
+            tokenizer = jieba.Tokenizer()
+            if cache_dir is not None:
+                cache_dir.mkdir(parents=True, exist_ok=True)
+                tokenizer.tmp_dir = str(cache_dir)
+            tokenizer.initialize()
+            for word in DOMAIN_WORDS:
+                tokenizer.add_word(word, freq=tokenizer.suggest_freq(word, tune=False) + 1000)
+            _TOKENIZER.append(tokenizer)
+        return _TOKENIZER[0]
+
+
 class TextAnalyzer:
     """Tokens for BM25 from Chinese, English or mixed text.
 
-    jieba's dictionary takes about half a second to load; call :meth:`ensure_ready` off the
-    event loop first. Its cache file goes to ``cache_dir`` (the var directory), not /tmp.
+    jieba's dictionary takes about half a second to load (once per process); call
+    :meth:`ensure_ready` off the event loop first. Its cache file goes to ``cache_dir``
+    (the var directory) rather than /tmp.
     """
 
-    def __init__(self, *, cache_dir: Path | None = None, extra_words: Iterable[str] = ()) -> None:
-        self._jieba = jieba.Tokenizer()
-        if cache_dir is not None:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            self._jieba.tmp_dir = str(cache_dir)
-        self._words = tuple(dict.fromkeys((*DOMAIN_WORDS, *extra_words)))
-        self._ready = False
-        self._lock = threading.Lock()
+    def __init__(self, *, cache_dir: Path | None = None) -> None:
+        self._cache_dir = cache_dir
+        self._jieba: jieba.Tokenizer | None = None
 
     def ensure_ready(self) -> None:
         """Load jieba's dictionary and the domain words (blocking, once)."""
-        with self._lock:
-            if self._ready:
-                return
-            self._jieba.initialize()
-            for word in self._words:
-                if _CJK_RUN.fullmatch(word) and len(word) > 1:
-                    self._jieba.add_word(word, freq=self._jieba.suggest_freq(word, tune=False) + 1000)
-            self._ready = True
+        if self._jieba is None:
+            self._jieba = _tokenizer(self._cache_dir)
 
     def tokens(self, text: str) -> list[str]:
         """The index or query tokens of ``text``."""
@@ -155,6 +164,7 @@ class TextAnalyzer:
         return out
 
     def _chinese(self, run: str) -> list[str]:
+        assert self._jieba is not None
         words = [w for w in self._jieba.lcut_for_search(run) if w not in ZH_STOP_WORDS]
         bare = run.translate(_PARTICLES)
         return words + [bare[i : i + 2] for i in range(len(bare) - 1)]

@@ -44,7 +44,8 @@ class RetrievalTuning:
     expansion_weight: float = 0.4  # synonym terms count this much of a question's own words
     other_locale_margin: float = 0.02  # cosine handicap of text in the other language
     normalise_rank: int = 20  # vector scores are measured from the article at this rank
-    tier_boost: float = 1.3  # article for the customer's (or the named) tier
+    tier_boost: float = 1.3  # article for the customer's tier, when the question names none
+    named_tier_boost: float = 1.0  # article for the tier the question names (its words already match)
     tier_penalty: float = 0.6  # article only for other tiers
     vector_candidates: int = 40  # chunks asked from the vector store, when one is used
 
@@ -142,23 +143,26 @@ class ArticleRanker:
         """How far each article stands above the crowd, with the best article at 1."""
         ordered = np.sort(x)[::-1]
         ref = ordered[min(self._tuning.normalise_rank, len(ordered) - 1)]
-        return (x - ref) / (ordered[0] - ref + 1e-9)
+        spread: np.ndarray = (x - ref) / (ordered[0] - ref + 1e-9)
+        return spread
 
     def _tier_factors(self, text: str, tier: str | None) -> np.ndarray:
-        """Lift articles for the tier the question names (else the customer's); lower other-tier ones.
+        """Lower other tiers' articles; lift the customer's tier article when the question names no tier.
 
         General articles (tiers "all") keep their score, so an article that excludes the
         customer's tier does not outrank the general one on the same subject, yet still
-        shows up when it is the only one that answers.
+        shows up when it is the only one that answers. A tier the question names wins over
+        the customer's own ("白金卡有什么权益" from a gold customer is about platinum).
         """
         factors = np.ones(self.size)
         named = {_TIER_GROUPS[g] for g in self._synonyms.groups_in(text) if g in _TIER_GROUPS}
         wanted = named or ({tier} if tier else set())
         if not wanted:
             return factors
+        lift = self._tuning.named_tier_boost if named else self._tuning.tier_boost
         for a, tiers in self._tiers.items():
             if ALL_TIERS not in tiers:
-                factors[a] = self._tuning.tier_boost if wanted & tiers else self._tuning.tier_penalty
+                factors[a] = lift if wanted & tiers else self._tuning.tier_penalty
         return factors
 
     def _best_rows(

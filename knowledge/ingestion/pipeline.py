@@ -293,7 +293,8 @@ async def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
         )
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return matrix / norms
+    unit: np.ndarray = matrix / norms
+    return unit
 
 
 def _dim_of(vectors: Mapping[Hashable, np.ndarray], embedder: Embedder) -> int | None:

@@ -222,7 +222,8 @@ class ChromaVectorStore:
             return
         self._connect_once_sync()
         try:
-            collection = self._client.get_collection(self._name, embedding_function=ExplicitVectorsOnly())
+            # No embedding function passed: Chroma rebuilds the persisted one, which tells us who built it.
+            collection = self._client.get_collection(self._name)
         except NotFoundError:
             collection = self._client.create_collection(
                 self._name,
@@ -230,12 +231,16 @@ class ChromaVectorStore:
                 configuration={"hnsw": self._hnsw},
                 metadata={"cardcare_schema": SCHEMA},
             )
-        hnsw = collection.configuration.get("hnsw") or {}
+        config = collection.configuration
+        hnsw = config.get("hnsw") or {}
         schema = (collection.metadata or {}).get("cardcare_schema")
-        if hnsw.get("space") != "cosine" or schema != SCHEMA:
+        function = config.get("embedding_function")
+        built_by = function.name() if function is not None else None
+        if hnsw.get("space") != "cosine" or schema != SCHEMA or built_by != ExplicitVectorsOnly.name():
             raise IndexIncompatible(
                 f"chroma collection {self._name!r} at {self.target!r} was not built by this version "
-                f"(space {hnsw.get('space')!r}, schema {schema!r}); {REBUILD_HINT}"
+                f"(space {hnsw.get('space')!r}, schema {schema!r}, embedding function {built_by!r}); "
+                f"{REBUILD_HINT}"
             )
         if hnsw.get("ef_search") != self._hnsw["ef_search"]:
             # ef_search is the one HNSW knob Chroma lets an existing collection change.
@@ -299,7 +304,7 @@ def _forget_system(path: Path) -> None:
     if system is not None:
         try:
             system.stop()
-        except _VENDOR_ERRORS:
+        except (*_VENDOR_ERRORS, AttributeError):  # a system whose start failed has half its parts
             logger.debug("knowledge.chroma.stop_failed", exc_info=True)
 
 
