@@ -16,7 +16,7 @@ _ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _CN_START = "一二两俩三四五六七八九十壹贰叁肆伍陆柒捌玖拾"
 
 _AMOUNT: Final = re.compile(
-    rf"(?P<pre>¥|(?<![a-z])rmb|(?<![a-z])cny|人民币)?\s*"
+    rf"(?:(?P<pre>¥|(?<![a-z])rmb|(?<![a-z])cny|人民币)\s*)?"
     rf"(?<![\d.,{CN_CHARS}])(?P<num>(?:{_ARABIC}|[{CN_CHARS}])(?:\d+(?:\.\d+)?|[{CN_CHARS}])*)"
     r"(?:\s*(?P<mult>k|w|thousand|million)(?![a-z]))?"
     r"(?:\s*(?P<cur>元|块钱|块(?!儿)|圆|rmb|cny|yuan|kuai|人民币)(?![a-z]))?"
@@ -42,6 +42,9 @@ _NOT_AMOUNT_BEFORE: Final = re.compile(
     r"|#|(?<![a-z])(?:call|dial|hotline|phone|tel|room|flight|points?|order))"
     r"\s*(?:是|为|:|is)?\s*$"
 )
+# Context is read in a window around a number: enough for "last four digits is", and it keeps
+# a long message linear (searching the whole prefix for each number was quadratic).
+_CONTEXT: Final = 24
 _MULTIPLIERS: Final[dict[str, int]] = {"k": 1000, "thousand": 1000, "w": 10_000, "million": 1_000_000}
 _MAX_BARE_DIGITS: Final = 8
 
@@ -63,8 +66,6 @@ def _is_bare_amount(num: str, value: Decimal, before: str, after: str) -> bool:
         return False  # a time (15:30) or a fraction/date remnant (24/7)
     if num[0].isdigit():
         integer = num.replace(",", "").split(".")[0]
-        if not integer.isdigit():
-            return False  # mixed Arabic and Chinese numerals with no unit, e.g. "1万2": still money
         return value >= 10 and not integer.startswith("0") and len(integer) <= _MAX_BARE_DIGITS
     # Chinese numerals alone: "五百" is money, "十分" (very) and "一下" are not.
     return num[0] in _CN_START and any(char in CN_UNITS or char in "万亿" for char in num) and value >= 100
@@ -78,7 +79,8 @@ def find_amounts(text: str) -> list[tuple[int, int, Decimal]]:
         value = parse_number(num.replace(",", ""))
         if value is None or value <= 0:
             continue
-        before, after = text[: match.start("num")], text[match.end() :]
+        start = match.start("num")
+        before, after = text[max(0, start - _CONTEXT) : start], text[match.end() : match.end() + _CONTEXT]
         if match["pre"] is None and _FOREIGN_BEFORE.search(before):
             continue
         if match["cur"] is None and _FOREIGN_AFTER.match(after):

@@ -112,3 +112,13 @@ def test_understand_is_fast(understander: OfflineUnderstander) -> None:
         cpu_ms.append((time.thread_time() - started) * 1000)
     cpu_ms.sort()
     assert cpu_ms[int(len(cpu_ms) * 0.95)] < 5.0
+
+
+@pytest.mark.parametrize(
+    "unit", ["1", "1 ", "1/2/", "12期", "一", "11月20日", "not ", "!?", "在", "at ", "1,000,"]
+)
+def test_understand_stays_linear_on_long_messages(understander: OfflineUnderstander, unit: str) -> None:
+    text = (unit * (10_000 // len(unit) + 1))[:10_000]
+    started = time.thread_time()
+    understander.understand(text)
+    assert time.thread_time() - started < 1.0  # linear: ~0.1 s; a quadratic pattern takes tens of seconds
