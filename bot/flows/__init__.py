@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from bot.flows.activation import ActivationFlow
+from bot.flows.autopay import AutopayFlow
 from bot.flows.base import Flow
+from bot.flows.dispute import DisputeFlow
 from bot.flows.installment import EarlyPayoffFlow, InstallmentFlow
+from bot.flows.limit_increase import LimitIncreaseFlow
 from bot.flows.lost_card import LostCardFlow
+from bot.flows.pin_reset import PinResetFlow
+from bot.flows.replacement import ReplacementFlow
 
 FLOWS: dict[str, Flow] = {
     f.id: f
@@ -12,6 +18,12 @@ FLOWS: dict[str, Flow] = {
         InstallmentFlow(),
         EarlyPayoffFlow(),
         LostCardFlow(),
+        LimitIncreaseFlow(),
+        DisputeFlow(),
+        ActivationFlow(),
+        AutopayFlow(),
+        PinResetFlow(),
+        ReplacementFlow(),
     )
 }
 
