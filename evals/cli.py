@@ -36,7 +36,7 @@ from evals.report import (
     write_index,
     write_report,
 )
-from evals.suites import ORDER, SUITES, SuiteUnavailable
+from evals.suites import SUITES, SuiteUnavailable
 
 _THRESHOLD_OPTION = re.compile(r"^--(min|max)-([A-Za-z0-9_@.]+)(?:=(.*))?$")
 # Suite options handed to every suite in ``SuiteContext.options`` (when given).
@@ -91,7 +91,7 @@ class _EvalParser(argparse.ArgumentParser):
 def _add_options(parser: argparse.ArgumentParser, *, with_suite: bool) -> None:
     if with_suite:
         parser.add_argument(
-            "suite", choices=[*ORDER, "all"], help="which suite to run (all: every suite in turn)"
+            "suite", choices=[*SUITES, "all"], help="which suite to run (all: every suite in turn)"
         )
     run = parser.add_argument_group("run")
     run.add_argument("--small", action="store_true", help="a quick run on a subset (CI smoke, `make eval`)")

@@ -134,7 +134,8 @@ def load_questions(path: Path) -> list[AnswerQuestion]:
 
 # -- figures ----------------------------------------------------------------------------------
 
-FigureKind = Literal["amount", "percent", "number"]
+# number: a bare figure; count: a figure with a unit that is not money (12期, 20 days, 400 points).
+FigureKind = Literal["amount", "percent", "number", "count"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,12 @@ _DIGIT_FIGURE = re.compile(
     re.I,
 )
 _CN_NUMERAL = r"[零〇一二两三四五六七八九十百千]+"
+_COUNT_UNIT = re.compile(
+    r"\s?(?:期|天|个|次|年|月|日|号|积分|分|倍|笔|小时|英里|里程|工作日|"
+    r"(?:business |calendar )?days?\b|months?\b|years?\b|periods?\b|installments?\b|times\b|points?\b|"
+    r"miles?\b|visits?\b|purchases?\b|hours?\b)",
+    re.I,
+)
 _PERCENT_WORDS = re.compile(r"百分之(?P<num>" + _NUMBER + "|" + _CN_NUMERAL + r")(?P<mult>)")
 _CN_FIGURE = re.compile(
     r"(?P<num>" + _CN_NUMERAL + r")(?P<mult>万|亿)?(?P<unit>元|块|天|个|期|次|倍|年|笔|小时)"
@@ -217,6 +224,8 @@ def stated_figures(text: str) -> list[Stated]:
             out.append(Stated("percent", value))
         elif m["cur"] or unit in ("元", "块", "yuan", "rmb", "cny"):
             out.append(Stated("amount", value))
+        elif _COUNT_UNIT.match(text, m.end()):
+            out.append(Stated("count", value))
         else:
             out.append(Stated("number", value))
     for m in _PERCENT_WORDS.finditer(text):
@@ -229,7 +238,7 @@ def stated_figures(text: str) -> list[Stated]:
             continue
         if m["mult"]:
             value *= _MULTIPLIERS[m["mult"]]
-        out.append(Stated("amount" if m["unit"] in ("元", "块") else "number", value))
+        out.append(Stated("amount" if m["unit"] in ("元", "块") else "count", value))
     return out
 
 
@@ -246,16 +255,15 @@ def _same(a: Decimal, b: Decimal) -> bool:
 
 
 def states_figure(text: str, expected: Stated) -> bool:
-    """Whether ``text`` states ``expected``: a percent only as a percent; an amount with or without ¥/元."""
-    for got in stated_figures(text):
-        if not _same(got.value, expected.value):
-            continue
-        if expected.kind == "percent":
-            if got.kind == "percent":
-                return True
-        elif got.kind != "percent":
-            return True
-    return False
+    """Whether ``text`` states ``expected``.
+
+    A percent only as a percent; an amount with ¥/元 or as a bare number (not ``12期``); a
+    number or count in any form but a percent.
+    """
+    allowed = {"percent": ("percent",), "amount": ("amount", "number")}.get(
+        expected.kind, ("amount", "number", "count")
+    )
+    return any(got.kind in allowed and _same(got.value, expected.value) for got in stated_figures(text))
 
 
 def resolve_path(document: Any, path: str) -> Any:

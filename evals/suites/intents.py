@@ -84,6 +84,8 @@ class _Recorded:
     intent: str
     confidence: float
     is_confident: bool = True
+    latency_ms: float = 0.0
+    engine: str = "llm"
 
 
 class _Lookup:
@@ -106,8 +108,12 @@ async def _llm_results(ctx: SuiteContext, examples: Sequence[IntentExample]) -> 
                 await chat.close()
             turns = await server.turn_records(chat.conversation_id)
             first = turns[0] if turns else {}
-            confidence = float(first.get("confidence") or 0.0)
-            return example.text, _Recorded(intent=str(first.get("intent") or "none"), confidence=confidence)
+            return example.text, _Recorded(
+                intent=str(first.get("intent") or "none"),
+                confidence=float(first.get("confidence") or 0.0),
+                latency_ms=float(first.get("latency_ms") or 0.0),
+                engine=str(first.get("engine") or "none"),
+            )
 
         unique = list({e.text: e for e in examples}.values())
         pairs = await gather_limited(
@@ -257,4 +263,16 @@ async def run(ctx: SuiteContext) -> SuiteResult:
         loaded = await asyncio.to_thread(OfflineUnderstander.load, artifact)
         understander = _Counting(loaded, len(examples), ctx)
     report = await asyncio.to_thread(evaluate_intents, understander, examples, today=TODAY)
-    return build_result(report, engine=ctx.engine, source=source)
+    result = build_result(report, engine=ctx.engine, source=source)
+    if isinstance(understander, _Lookup):
+        # The engine's own turn latency, and how many turns the LLM understood (not the fallback).
+        recorded = list(understander.results.values())
+        latencies = sorted(r.latency_ms for r in recorded)
+        result.summary["latency_p50_ms"] = latencies[len(latencies) // 2] if latencies else 0.0
+        result.summary["latency_p95_ms"] = (
+            latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0
+        )
+        result.summary["llm_turn_share"] = (
+            round(sum(r.engine == "llm" for r in recorded) / len(recorded), 4) if recorded else 0.0
+        )
+    return result
