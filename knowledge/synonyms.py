@@ -65,11 +65,31 @@ def _match_key(term: str) -> str:
     return norm if _CJK_TERM.search(norm) else " ".join(_en_key(norm))
 
 
+def _find_in_order(words: Sequence[str | None], key: tuple[str, ...], slack: int = 2) -> list[int]:
+    """Positions of ``key``'s words in order, at most ``slack`` other words apart in all.
+
+    "close my card" then also matches "close my credit card", and "how much can I spend"
+    matches "how much more can I spend".
+    """
+    for start, word in enumerate(words):
+        if word != key[0]:
+            continue
+        positions = [start]
+        for i in range(start + 1, min(len(words), start + len(key) + slack)):
+            if len(positions) < len(key) and words[i] == key[len(positions)]:
+                positions.append(i)
+        if len(positions) == len(key):
+            return positions
+    return []
+
+
 class SynonymExpander:
     """Finds the groups a question mentions and the other terms to search for.
 
     Longest terms match first and consume their text, so 白金卡 (platinum) does not also
-    count as 金卡 (gold), and "travel insurance" does not also count as "travel".
+    count as 金卡 (gold), and "travel insurance" does not also count as "travel". Chinese
+    terms match as substrings; English terms match their stemmed content words in order,
+    with up to two other words in between.
     """
 
     def __init__(self, groups: Sequence[SynonymGroup]) -> None:
@@ -95,11 +115,11 @@ class SynonymExpander:
                 masked = masked.replace(term, "\x00")
         words: list[str | None] = list(_en_key(masked))
         for key, gid in self._en:
-            n = len(key)
-            for i in range(len(words) - n + 1):
-                if tuple(words[i : i + n]) == key:
-                    found[gid] = None
-                    words[i : i + n] = [None] * n
+            positions = _find_in_order(words, key)
+            if positions:
+                found[gid] = None
+                for i in positions:
+                    words[i] = None
         return list(found)
 
     def expansion(self, text: str) -> str:

@@ -102,12 +102,18 @@ def test_synonyms_file_has_forty_groups_in_both_languages() -> None:
         ("Lost my wallet yesterday!!", "lost-card"),
         ("what's the membership fee", "annual-fee"),
         ("can I pay in installments", "installment"),
+        ("how do I close my credit card", "cancel"),  # a word in between still matches
     ],
 )
 def test_synonyms_map_colloquial_words_to_their_group(
     expander: SynonymExpander, question: str, group: str
 ) -> None:
     assert group in expander.groups_in(question)
+
+
+def test_synonyms_need_english_words_in_order_and_close_together(expander: SynonymExpander) -> None:
+    assert "cancel" not in expander.groups_in("my card is fine, close the app")
+    assert "cancel" not in expander.groups_in("card close")
 
 
 def test_synonyms_match_longest_term_first(expander: SynonymExpander) -> None:
