@@ -26,7 +26,7 @@ from bot.errors import CardSystemError, LLMUnavailable
 from bot.flows import FLOWS, FLOW_INTENTS_OF
 from bot.flows.base import FlowInput, FlowResult, HandoffAsk, is_cancel, new_flow_state
 from bot.guard import OutputGuard
-from bot.guardrails import inspect_input
+from bot.guardrails import SECRET_TOKEN, inspect_input
 from bot.offers import proactive_offers, segment_notes
 from bot.replies import fmt_eta, say
 from bot.router import Route, route
@@ -106,7 +106,8 @@ class ChatEngine:
                 draft = await self._action(ctx)
             else:
                 inspection = inspect_input(turn.input.text, max_chars=self.p.max_text_chars)
-                shared_secret = "secret" in inspection.flags
+                # Secrets were already deleted before the message was stored: the mask says so.
+                shared_secret = "secret" in inspection.flags or SECRET_TOKEN in turn.input.text
                 draft = await self._message(ctx, inspection)
         except CardSystemError as exc:
             logger.warning("engine.card_system_error", extra={"conversation_id": ctx.conversation_id,
@@ -201,14 +202,17 @@ class ChatEngine:
         sig = u.signals
         if "regulator_complaint" in sig:
             return self._complaint(ctx, regulator=True)
-        if "human_request" in sig or u.intent == "human.agent":
+        wants_person = "human_request" in sig or u.intent == "human.agent"
+        if (u.intent == "card.lost_stolen" or "urgent_loss" in sig) and not (
+                ctx.state.flow and ctx.state.flow["id"] == "lost_card"):
+            r = route("card.lost_stolen", text)
+            if r.kind == "flow":
+                # Freeze first, before any other question; a person can follow on the same turn.
+                return self._lost_then_person(ctx) if wants_person else self._start_flow(ctx, "lost_card")
+        if wants_person:
             return self._handoff(ctx, HandoffAsk(reason="customer_request", priority=3))
-        if u.intent == "card.lost_stolen" or "urgent_loss" in sig:
-            if not (ctx.state.flow and ctx.state.flow["id"] == "lost_card"):
-                r = route("card.lost_stolen", text)
-                if r.kind == "flow":
-                    return self._start_flow(ctx, "lost_card")
-        if "fraud_risk" in sig and not (ctx.state.flow and ctx.state.flow["id"] in ("dispute", "lost_card")):
+        if "fraud_risk" in sig and not (ctx.state.flow and ctx.state.flow["id"] in ("dispute", "lost_card")) \
+                and route("fraud.dispute", text).kind == "flow":
             return self._start_flow(ctx, "dispute")
         if "refusal" in sig and ctx.state.turns > 0:
             return self._handoff(ctx, HandoffAsk(reason="answer_refused", priority=3,
@@ -220,6 +224,12 @@ class ChatEngine:
             return self._handoff(ctx, HandoffAsk(reason="repeated_question", priority=3,
                                                  note=f"asked twice: {u.intent}"))
         return None
+
+    async def _lost_then_person(self, ctx: TurnContext) -> Draft:
+        draft = await self._start_flow(ctx, "lost_card")
+        hand = await self._handoff(ctx, HandoffAsk(reason="customer_request", priority=1,
+                                                   note="card lost; customer asked for a person"))
+        return draft.extend(hand)
 
     def _is_repeat(self, ctx: TurnContext) -> bool:
         """The same question came back after an answer that did not resolve it."""
@@ -443,10 +453,7 @@ class ChatEngine:
         assert fs is not None and ctx.u is not None
         flow = FLOWS[fs["id"]]
         if is_cancel(text):
-            return await self._apply_flow(ctx, fs["id"], FlowResult(
-                draft=Draft(text=ctx.pick("好的，已取消，没有办理任何业务。还有其他需要吗？",
-                                          "Okay, cancelled; nothing was changed. Anything else?"), handled="flow"),
-                state=None, status="cancelled"))
+            return await self._cancel_flow(ctx, fs)
         if flow.accepts(ctx, fs):
             result = await flow.step(ctx, fs, FlowInput(kind="text", text=text))
             return await self._apply_flow(ctx, fs["id"], result)
@@ -468,15 +475,36 @@ class ChatEngine:
         resume = await flow.resume(ctx, fs)
         return answer.extend(resume)
 
+    async def _cancel_flow(self, ctx: TurnContext, fs: dict[str, Any]) -> Draft:
+        """Stop the flow; say truthfully what (if anything) was already done."""
+        done = [a for a in ctx.state.actions if a.get("fid") == fs.get("fid")]
+        if done:
+            text = ctx.pick("好的，后续步骤不再办理。已经完成的操作保持不变：" + "；".join(a["summary"] for a in done) + "。",
+                            "Okay, I've stopped here. What was already done stays done: "
+                            + "; ".join(a["summary"] for a in done) + ".")
+        else:
+            text = ctx.pick("好的，已取消，没有办理任何业务。还有其他需要吗？",
+                            "Okay, cancelled; nothing was changed. Anything else?")
+        return await self._apply_flow(ctx, fs["id"], FlowResult(draft=Draft(text=text, handled="flow"), state=None,
+                                                                 status="cancelled"))
+
     async def _apply_flow(self, ctx: TurnContext, flow_id: str, result: FlowResult) -> Draft:
         state = ctx.state
+        before = state.flow
         if result.action:
-            self._action_log(ctx, result.action.get("kind", flow_id), result.action.get("summary", ""))
+            self._action_log(ctx, result.action.get("kind", flow_id), result.action.get("summary", ""),
+                             fid=(result.state or before or {}).get("fid"))
+        for fs in (before, result.state):
+            if fs:  # what the flow collected (labels, amounts, dates) may be restated
+                result.draft.tool_values.append(fs.get("slots", {}))
         state.flow = result.state
         if result.status != "continue":
             customer = await ctx.customer()
             event = {"completed": "completed", "cancelled": "abandoned", "failed": "failed",
                      "handoff": "failed"}[result.status]
+            if result.status == "handoff" and result.handoff is not None and \
+                    result.handoff.reason == "unrecognised_transaction":
+                event = "completed"  # a fraud report ends, as designed, with the risk team
             ctx.record("flow", flow=flow_id, event=event, segment=customer.segment,
                        intent=ctx.u.intent if ctx.u else None)
             state.flows_done.append({"flow": flow_id, "status": result.status, "seq": ctx.seq})
@@ -527,10 +555,7 @@ class ChatEngine:
                                        "That card is no longer current (its request already ended or changed). "
                                        "Tell me again if you'd like to do it."), handled="flow")
         if aid == "flow.cancel":
-            return await self._apply_flow(ctx, fs["id"], FlowResult(
-                draft=Draft(text=ctx.pick("好的，已取消，没有办理任何业务。还有其他需要吗？",
-                                          "Okay, cancelled; nothing was changed. Anything else?"), handled="flow"),
-                state=None, status="cancelled"))
+            return await self._cancel_flow(ctx, fs)
         result = await FLOWS[fs["id"]].step(ctx, fs, FlowInput(kind="action", action_id=aid, values=dict(values)))
         return await self._apply_flow(ctx, fs["id"], result)
 
@@ -571,8 +596,9 @@ class ChatEngine:
         await ctx.out.message(draft.text, message_id=draft.meta.get("message_id", message_id),
                               citations=draft.citations, cards=draft.cards, meta=meta)
 
-    def _action_log(self, ctx: TurnContext, kind: str, summary: str) -> None:
-        ctx.state.actions.append({"kind": kind, "summary": summary, "at": ctx.clock().isoformat(), "seq": ctx.seq})
+    def _action_log(self, ctx: TurnContext, kind: str, summary: str, fid: str | None = None) -> None:
+        ctx.state.actions.append({"kind": kind, "summary": summary, "at": ctx.clock().isoformat(), "seq": ctx.seq,
+                                  "fid": fid})
 
     async def _after(self, ctx: TurnContext, draft: Draft, guard_action: str, rules: list[str],
                      started: float) -> None:

@@ -46,15 +46,17 @@ _DO_IT = re.compile(
     re.I,
 )
 _HOW_IT_WORKS = re.compile(
-    r"多少|怎么算|如何计算|是什么|什么是|规则|条件|要求|能不能|可以吗|吗[？?]?$|怎么收|收费|费率|利率|年化|"
-    r"\b(how much|what is|what's|what are|how does|how do|rules?|conditions?|requirements?|explain|fees?|rate|apr)\b",
+    r"多少|怎么算|如何计算|是什么|什么是|规则|条件|要求|能不能|可以吗|吗[？?]?$|怎么收|收费|费率|利率|年化|怎么办|该怎么|怎么处理|"
+    r"\b(how much|what is|what's|what are|how does|how do|rules?|conditions?|requirements?|explain|fees?|rate|apr|"
+    r"what happens|what should i do|what do i do|what would)\b",
     re.I,
 )
+_HYPOTHETICAL = re.compile(r"如果|万一|假如|要是|\b(if|what happens|in case|ever)\b", re.I)
 _AUTOPAY = re.compile(r"自动还款|自动扣款|autopay|auto-pay|automatic payment|direct debit", re.I)
 _PAYMENT_ARRIVED = re.compile(r"到账|还进去|入账了吗|收到.*还款|did my payment|payment (arrive|post)|received my payment",
                               re.I)
-_EARLY_PAYOFF = re.compile(r"提前还清|提前还款|提前结清|一次性还清|pay (it )?off early|early payoff|pay off the installment",
-                           re.I)
+_EARLY_PAYOFF = re.compile(r"提前还清|提前还款|提前结清|一次性还清|pay\s+(\w+\s+){0,3}off\s+early|early\s+(re)?pay(ment|off)|"
+                           r"pay off (the|my|this) (installment|plan)", re.I)
 _REPLACEMENT_STATUS = re.compile(r"到哪|寄到|快递|物流|单号|什么时候到|where is my (new )?card|tracking|deliver", re.I)
 _BILL_INSTALLMENT = re.compile(r"账单分期|bill installment|split my bill", re.I)
 _HOW_TO_REDEEM = re.compile(r"兑换|怎么用|抵扣|里程|有效期|过期|怎么(获得|积)|redeem|miles|expire|earn|use my points", re.I)
@@ -110,7 +112,7 @@ def route(intent: str, text: str) -> Route:
         return Route(kind="flow", target=FLOW_INTENTS[intent])
     if intent in ("card.lost_stolen", "fraud.dispute"):
         # A report is acted on at once; only a clear "how does it work" question is answered from knowledge.
-        if asks_how(text) and not wants_action(text) and re.search(r"如果|万一|\bif\b|what happens", text, re.I):
+        if asks_how(text) and _HYPOTHETICAL.search(text) and not re.search(r"我的卡(已经)?丢|刚(刚)?丢|被偷了|不见了", text):
             return Route(kind="knowledge", target=f"{FLOW_INTENTS[intent]}_offer")
         return Route(kind="flow", target=FLOW_INTENTS[intent])
     if intent == "rewards.points" and _HOW_TO_REDEEM.search(text):

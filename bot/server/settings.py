@@ -74,8 +74,25 @@ class BotSettings(BaseSettings):
     hello_timeout_s: float = 10.0
     send_queue_max: int = 1000
 
-    # Handoff.
+    # Handoff. ``agent_hours`` ("HH:MM-HH:MM", China time) overrides the schedule's staffed
+    # hours for non-urgent topics, for a bank that staffs its desk differently.
     sla_check_interval_s: float = 5.0
+    agent_hours: str | None = None
+
+    # The simulated card system's database (default under var/); replicas of one demo
+    # deployment on one machine point at the same file.
+    cards_db: Path | None = None
+
+    @field_validator("agent_hours")
+    @classmethod
+    def _hours_format(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        import re
+
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("agent_hours must look like 08:00-22:00")
+        return value.strip()
 
     @field_validator("redis_url", "chroma_url", "openai_base_url", "openai_api_key", "token_secret", mode="before")
     @classmethod
@@ -93,7 +110,7 @@ class BotSettings(BaseSettings):
 
     @property
     def cards_db_path(self) -> Path:
-        return self.var_dir / "cardsystem.db"
+        return self.cards_db or self.var_dir / "cardsystem.db"
 
     @property
     def handoff_db_path(self) -> Path:

@@ -107,8 +107,11 @@ async def build_services(
     bridge = HandoffBridge(conversations, tokens)
     conversations.human = bridge
     parts.handoff = bridge
-    handoff_settings = HandoffSettings.from_service_config(schedule.get("service"),
-                                                           sla_check_interval_s=settings.sla_check_interval_s)
+    service = dict(schedule.get("service"))
+    if settings.agent_hours:
+        start, end = settings.agent_hours.split("-")
+        service["agent_hours"] = {"start": start, "end": end}
+    handoff_settings = HandoffSettings.from_service_config(service, sla_check_interval_s=settings.sla_check_interval_s)
     queue = await _open_queue(settings)
     stack.push_async_callback(queue.aclose)
     directory = demo_directory()
