@@ -60,7 +60,9 @@ _SUITE_OPTIONS = (
 class _EvalParser(argparse.ArgumentParser):
     """Accepts ``--min-<figure> VALUE`` / ``--max-<figure> VALUE`` for any figure name."""
 
-    def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
+    def parse_known_args(  # type: ignore[override]  # one signature for the three overloads
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> Any:
         rest: list[str] = []
         found: list[Threshold] = []
         items = list(sys.argv[1:] if args is None else args)
@@ -227,7 +229,7 @@ class ProgressBar:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    options = {k: getattr(args, k, None) for k in _SUITE_OPTIONS}
+    options: dict[str, Any] = {k: getattr(args, k, None) for k in _SUITE_OPTIONS}
     options = {k: v for k, v in options.items() if v is not None}
     if "dataset" in options:
         options["dataset"] = [str(p) for p in options["dataset"]]

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -251,7 +251,7 @@ class EvalServer:
         await self.on_server(lambda rt: rt.cards.add_customer_doc(doc))
         return new_id
 
-    async def on_server(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+    async def on_server(self, fn: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
         """Run ``fn(runtime)`` on the server's event loop (to read what the API does not show)."""
         runtime = self.app.state.rt
         loop = runtime.extras["loop"]

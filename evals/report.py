@@ -319,6 +319,7 @@ def write_index(
     seconds: float,
 ) -> tuple[Path, Path]:
     """``all-<timestamp>.json`` / ``.html``: every suite's status and figures, linking each report."""
+    machine = records[0].machine if records else describe_machine()
     stem = f"all-{timestamp(started_at)}"
     doc = {
         "started_at": started_at.isoformat(),
@@ -333,7 +334,7 @@ def write_index(
             }
             for r in records
         },
-        "machine": records[0].machine if records else describe_machine(),
+        "machine": machine,
     }
     json_path = out_dir / f"{stem}.json"
     json_path.write_text(json.dumps(doc, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
@@ -351,7 +352,7 @@ def write_index(
         "<table><tr><th>suite</th><th>status</th><th>time</th><th>missed / note</th></tr>"
         + "".join(rows)
         + "</table>"
-        + _machine_html(doc["machine"])
+        + _machine_html(machine)
     )
     html_path = out_dir / f"{stem}.html"
     html_path.write_text(_page("cardcare eval: all", body), encoding="utf-8")

@@ -355,7 +355,8 @@ _DAY_COUNTS = (
 
 
 def _next_months(day: int, after: date, count: int) -> list[date]:
-    out, year, month = [], after.year, after.month
+    out: list[date] = []
+    year, month = after.year, after.month
     while len(out) < count:
         with contextlib.suppress(ValueError):
             candidate = date(year, month, day)
@@ -674,17 +675,17 @@ async def account_view(server: EvalServer, customer_id: str) -> dict[str, Any]:
     async def read(rt: Any) -> dict[str, Any]:
         cards = rt.cards
         out: dict[str, Any] = {"today": cards.today()}
-        for name, call in (
-            ("points", lambda: cards.points(customer_id)),
-            ("cards", lambda: cards.cards(customer_id)),
-            ("plans", lambda: cards.installment_plans(customer_id)),
+        for name, method in (
+            ("points", cards.points),
+            ("cards", cards.cards),
+            ("plans", cards.installment_plans),
         ):
             with contextlib.suppress(Exception):
-                out[name] = await call()
+                out[name] = await method(customer_id)
         for card in out.get("cards") or []:
-            for name, call in (("annual_fee", cards.annual_fee), ("limit_profile", cards.limit_profile)):
+            for name, per_card in (("annual_fee", cards.annual_fee), ("limit_profile", cards.limit_profile)):
                 with contextlib.suppress(Exception):
-                    out.setdefault(name, []).append(await call(customer_id, card.id))
+                    out.setdefault(name, []).append(await per_card(customer_id, card.id))
         return out
 
     tools = await server.on_server(read)

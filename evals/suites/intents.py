@@ -195,9 +195,9 @@ def confusion_plot(confusion: Mapping[str, Mapping[str, int]], title: str) -> Pl
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
-    for (i, j), count in np.ndenumerate(grid):
-        if count and i != j:
-            ax.text(j, i, int(count), ha="center", va="center", fontsize=6, color="crimson")
+    for (i, j), cell in np.ndenumerate(grid):
+        if cell and i != j:
+            ax.text(j, i, str(int(cell)), ha="center", va="center", fontsize=6, color="crimson")
     fig.colorbar(image, ax=ax, fraction=0.04, label="share of the gold intent")
     ax.set_title(title)
     return Plot(title=title, figure=fig)

@@ -346,7 +346,7 @@ def score_case(
     others: Mapping[str, Sequence[str]],
 ) -> CaseOutcome:
     """Violations per reply and the expected behaviour of one played case."""
-    outcome = CaseOutcome(case=case, exchanges=list(exchanges), frames=list(frames))
+    outcome = CaseOutcome(case=case, exchanges=list(exchanges), frames=[dict(f) for f in frames])
     lang = _lang(case)
     customer_texts: list[str] = []
     for n, (turn, exchange) in enumerate(zip(case.turns, exchanges, strict=False), 1):

@@ -60,6 +60,11 @@ def summarize(hybrid: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[st
         for locale, sub in report["by_locale"].items():
             for metric in METRICS:
                 summary[f"{prefix}{_key(metric)}_{locale}"] = sub[metric]
+        # "holdout" questions were written after the ranking weights were chosen
+        holdout = (report.get("by_split") or {}).get("holdout")
+        if holdout:
+            for metric in ("recall@5", "mrr"):
+                summary[f"{prefix}{_key(metric)}_holdout"] = holdout[metric]
         summary[f"{prefix}latency_p50_ms"] = report["latency_ms"]["p50"]
         summary[f"{prefix}latency_p95_ms"] = report["latency_ms"]["p95"]
     for metric in ("recall@5", "mrr"):
@@ -125,6 +130,17 @@ def build_result(
         Section(title="Overall", columns=columns, rows=_side_by_side(hybrid, baseline, "overall")),
         Section(title="By language", columns=columns, rows=_side_by_side(hybrid, baseline, "by_locale")),
         Section(title="By question kind", columns=columns, rows=_side_by_side(hybrid, baseline, "by_kind")),
+        *(
+            [
+                Section(
+                    title="Tuning vs held-out questions",
+                    columns=columns,
+                    rows=_side_by_side(hybrid, baseline, "by_split"),
+                )
+            ]
+            if "by_split" in hybrid
+            else []
+        ),
         Section(
             title="By topic (article)", columns=columns, rows=_side_by_side(hybrid, baseline, "by_topic")
         ),
