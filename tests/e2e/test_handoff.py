@@ -124,12 +124,17 @@ async def test_clear_frustration_hands_off(server: LiveServer) -> None:
 async def test_fraud_goes_to_the_risk_queue_at_priority_1(server: LiveServer) -> None:
     c = await customer(server, "C007")
     await c.say("昨晚有一笔4999的交易不是我刷的，我的卡被盗刷了")
-    # The dispute flow lists the transactions; the customer picks the unrecognised one.
-    pick = await c.until(lambda f: f["type"] == "message" and any(
-        card.get("type") == "choices" for card in f.get("cards", [])))
-    option = next(o for card in pick["cards"] if card["type"] == "choices" for o in card["options"]
-                  if "4,999" in o["label"] or "4999" in o["label"])
-    await c.click(option["action_id"], option["values"])
+    # The dispute flow finds the transaction from the description (or lists them to pick
+    # from) and asks the customer to confirm the report before it freezes the card.
+    for _ in range(3):
+        reply = await c.until(lambda f: f["type"] == "message" and f.get("role") == "bot" and f.get("cards"))
+        confirm = next((card for card in reply["cards"] if card["type"] == "confirm"), None)
+        if confirm is not None:
+            await c.click(confirm["confirm"]["action_id"], confirm["confirm"]["values"])
+            break
+        option = next(o for card in reply["cards"] if card["type"] == "choices" for o in card["options"]
+                      if "4,999" in o["label"])
+        await c.click(option["action_id"], option["values"])
     queued = await c.until(is_handoff("queued"), timeout=30)
     assert queued["priority"] == 1 and queued["reason"] == "unrecognised_transaction"
     risk = await agent(server, "liwei")
