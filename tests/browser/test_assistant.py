@@ -72,6 +72,7 @@ def test_installment_flow_by_clicking_cards(server: LiveServer, new_tab: Callabl
     # Which purchase: the ¥3,299.00 one at 京东 (a choices card, or rows of a table card).
     pick = tab.page.locator(f"{CHAT} .card-choices button, {CHAT} .card-table button", has_text="3,299").last
     expect(pick).to_be_visible()
+    tab.shot("widget-flow-pick-zh")
     if tab.page.locator(f"{CHAT} .card-choices button", has_text="3,299").count():
         click_card_button(tab, ".card-choices", "3,299")
     else:
@@ -80,6 +81,7 @@ def test_installment_flow_by_clicking_cards(server: LiveServer, new_tab: Callabl
     # How many periods: the quote table; pick 12.
     row = tab.page.locator(f"{CHAT} .card-table tr", has=tab.page.locator("td.lead", has_text="12")).last
     expect(row).to_be_visible()
+    tab.page.locator(f"{CHAT} .card-table").last.evaluate("(card) => card.scrollIntoView({block: 'start'})")
     tab.shot("widget-flow-card-zh")
     row.locator("button").dblclick()
     expect(row.locator("button")).to_have_attribute("data-chosen", "")

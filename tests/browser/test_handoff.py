@@ -16,11 +16,13 @@ pytestmark = pytest.mark.browser
 CHAT = "cardcare-chat"
 
 
-def customer_asks_for_a_person(tab: Tab, server: LiveServer, customer_id: str = "C001") -> str:
-    tab.page.goto(f"{server.http}/?customer={customer_id}")
+def customer_asks_for_a_person(
+    tab: Tab, server: LiveServer, customer_id: str = "C001", text: str = "转人工", lang: str = "zh-CN"
+) -> str:
+    tab.page.goto(f"{server.http}/?customer={customer_id}&lang={lang}")
     tab.page.locator(f"{CHAT} .launcher").click()
     expect(tab.page.locator(f"{CHAT} .cc")).to_have_attribute("data-conn", "open")
-    tab.page.locator(f"{CHAT} textarea").fill("转人工")
+    tab.page.locator(f"{CHAT} textarea").fill(text)
     tab.page.locator(f"{CHAT} textarea").press("Enter")
     expect(tab.page.locator(f"{CHAT} .msg-bot:not(.welcome)")).to_have_count(1)
     return str(wait_until(lambda: stored_conversation(tab, customer_id).get("conversation_id")))
@@ -147,3 +149,27 @@ def test_two_chats_as_tabs_close_with_a_disposition_and_the_customer_rates(
     expect(first.page.locator(f"{CHAT} .csat-thanks")).to_be_visible()
     ratings = [f for f in first.sent() if f["type"] == "action" and f["action_id"] == "csat"]
     assert [r["values"]["rating"] for r in ratings] == [4]
+
+
+def test_english_customer_waits_and_an_english_speaking_agent_answers(
+    server: LiveServer, new_tab: Callable[..., Tab]
+) -> None:
+    customer = new_tab(locale="en-US")
+    conversation_id = customer_asks_for_a_person(
+        customer, server, "C004", "I want to talk to a person", "en-US"
+    )
+    bar = customer.page.locator(f"{CHAT} .banner-handoff")
+    expect(bar).to_have_attribute("data-state", "queued")
+    expect(bar).to_contain_text("Connecting you to an agent")
+    customer.shot("widget-waiting-en")
+
+    agent = agent_signs_in(new_tab, server, "emily")
+    expect(agent.page.locator(".col-title").first).to_contain_text("Waiting")
+    claim(agent, conversation_id)
+    expect(agent.page.locator(".casefile")).to_contain_text("talk to a person")
+    agent.page.locator(".composer-input").fill("Hello, this is Emily. How can I help?")
+    agent.page.locator(".composer-input").press("Enter")
+    expect(customer.page.locator(f"{CHAT} .msg-agent .who-name")).to_have_text("Agent Emily Chen")
+    expect(customer.page.locator(f"{CHAT} .banner-handoff")).to_contain_text("Emily Chen has joined the chat")
+    agent.shot("console-en")
+    customer.shot("widget-agent-en")

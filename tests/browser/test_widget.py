@@ -205,3 +205,151 @@ def test_english_widget_for_an_english_speaking_customer(
     expect(page.locator(f"{CHAT} .msg-bot:not(.welcome)")).to_have_count(1)
     assert stored_conversation(tab, "C004")["conversation_id"]
     tab.shot("widget-en")
+    page.locator(f"{CHAT} .quick-btn[data-quick=installment]").click()
+    expect(customer_bubbles(tab, "I'd like to pay in installments")).to_have_count(1)
+    expect(page.locator(f"{CHAT} .card").last).to_be_visible()
+    tab.shot("widget-flow-card-en")
+
+
+# Delivers a frame as if the server had sent it on the widget's live socket.
+SERVER_SAYS = (
+    "(f) => window.__cc.sockets.at(-1).dispatchEvent(new MessageEvent('message', {data: JSON.stringify(f)}))"
+)
+CARDS_FRAME = {
+    "type": "message",
+    "seq": 1000,
+    "role": "bot",
+    "message_id": "m_cards_demo",
+    "reply_to": 1,
+    "text": "这是为您准备的方案：",
+    "citations": [
+        {
+            "article_id": "installment-purchase",
+            "locale": "zh",
+            "title": "消费分期",
+            "section": "手续费",
+            "version": 1,
+            "snippet": "每期手续费按分期本金收取。",
+        }
+    ],
+    "cards": [
+        {
+            "type": "table",
+            "id": "quote-1",
+            "title": "¥3,299.00 分期方案",
+            "columns": ["期数", "每期还款", "每期手续费", "年化利率"],
+            "rows": [
+                {
+                    "cells": ["3", "¥1,124.41", "¥24.74", "13.45%"],
+                    "action": {
+                        "label": "选 3 期",
+                        "action_id": "installment.periods",
+                        "values": {"periods": 3},
+                    },
+                },
+                {
+                    "cells": ["12", "¥296.69", "¥21.77", "14.31%"],
+                    "action": {
+                        "label": "选 12 期",
+                        "action_id": "installment.periods",
+                        "values": {"periods": 12},
+                    },
+                },
+            ],
+            "footnote": "手续费按本金每期收取。",
+        },
+        {
+            "type": "form",
+            "id": "limit-form",
+            "title": "临时额度申请",
+            "fields": [
+                {
+                    "name": "amount",
+                    "label": "新额度",
+                    "kind": "number",
+                    "min": 30001,
+                    "max": 45000,
+                    "required": True,
+                },
+                {
+                    "name": "days",
+                    "label": "天数",
+                    "kind": "select",
+                    "options": [["30", "30天"], ["60", "60天"], ["90", "90天"]],
+                },
+            ],
+            "submit": {"label": "提交申请", "action_id": "limit.submit"},
+        },
+        {"type": "info", "id": "limit-calc", "title": "额度测算", "lines": [["当前额度", "¥30,000.00"]]},
+        {
+            "type": "link",
+            "id": "app-limit",
+            "title": "在 App 中查看",
+            "label": "打开额度页",
+            "url": "app://card/limit-increase?card=K00101",
+        },
+        {"type": "link", "id": "evil", "title": "可疑链接", "label": "点我", "url": "javascript:alert(1)"},
+    ],
+}
+
+
+def test_cards_render_safely_validate_forms_and_send_each_action_once(
+    server: LiveServer, new_tab: Callable[..., Tab]
+) -> None:
+    """The server's card shapes (docs/protocol.md), delivered as a frame on the live socket.
+
+    The clicks happen offline, so no reply from the live engine moves the transcript under the
+    pointer; what each click queued is read from the widget's outbox, then sent on reconnect.
+    """
+    tab = new_tab()
+    open_widget(tab, server)
+    page = tab.page
+    page.evaluate(SERVER_SAYS, CARDS_FRAME)
+    table = page.locator(f"{CHAT} .card-table")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(page.locator(f"{CHAT} .card-link a")).to_have_attribute(
+        "href", "app://card/limit-increase?card=K00101"
+    )
+    expect(page.locator(f"{CHAT} .card-link .link-unsafe")).to_contain_text("点我")
+    assert page.locator(f'{CHAT} a[href^="javascript"]').count() == 0
+    tab.context.set_offline(True)
+    expect(page.locator(f"{CHAT} .banner-offline")).to_be_visible()
+    table.scroll_into_view_if_needed()
+    tab.shot("widget-cards-table-zh")
+
+    def queued() -> list[tuple[str, dict[str, Any]]]:
+        return [(o["action_id"], o["values"]) for o in stored_conversation(tab).get("outbox", [])]
+
+    table.locator("tbody tr").nth(1).locator("button").dblclick()
+    expect(table.locator("button[data-chosen]")).to_have_text("已选择: 选 12 期")
+    expect(table.locator("tbody tr").nth(0).locator("button")).to_be_disabled()
+    assert queued() == [("installment.periods", {"periods": 12})]
+
+    form = page.locator(f"{CHAT} .card-form")
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".field-error").first).to_have_text("请填写新额度")
+    form.get_by_label("新额度").fill("30000")
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".field-error").first).to_have_text("新额度不能小于 30001")
+    assert len(queued()) == 1
+    form.get_by_label("新额度").fill("40,000")
+    form.get_by_label("天数").select_option("60")
+    form.locator("button[type=submit]").dblclick()
+    expect(form.locator("button[type=submit]")).to_be_disabled()
+    assert queued() == [
+        ("installment.periods", {"periods": 12}),
+        ("limit.submit", {"amount": 40000, "days": "60"}),
+    ]
+    expect(
+        page.locator(f"{CHAT} .msg-customer .text", has_text="提交申请 · 新额度 40000 · 天数 60天")
+    ).to_have_count(1)
+    tab.shot("widget-cards-zh")
+
+    tab.context.set_offline(False)
+    wait_until(lambda: stored_conversation(tab).get("outbox") == [])
+    actions = [(f["action_id"], f["values"]) for f in tab.sent() if f["type"] == "action"]
+    assert actions == [
+        ("installment.periods", {"periods": 12}),
+        ("limit.submit", {"amount": 40000, "days": "60"}),
+    ]
+    assert tab.dialogs == [] and tab.errors == []

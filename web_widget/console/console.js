@@ -37,7 +37,8 @@ function load(key) {
 function pickLocale(agent) {
   const saved = load(LANG_KEY);
   if (saved === 'zh-CN' || saved === 'en-US') return saved;
-  return agent?.languages?.includes('zh') ? 'zh-CN' : 'en-US';
+  // The agent's first language; the team's default is Chinese.
+  return agent?.languages?.[0] === 'en' ? 'en-US' : 'zh-CN';
 }
 
 // -- sign-in ------------------------------------------------------------------------------------

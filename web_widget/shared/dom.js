@@ -26,7 +26,9 @@ function applyAttrs(el, attrs) {
     } else if (name === 'aria' || name === 'data') {
       const prefix = name === 'aria' ? 'aria-' : 'data-';
       for (const [k, v] of Object.entries(value)) {
-        if (v !== undefined && v !== null && v !== false) el.setAttribute(prefix + k, String(v));
+        // data: {cardKey} → data-card-key, so el.dataset.cardKey and [data-card-key] both find it.
+        const attr = prefix + k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+        if (v !== undefined && v !== null && v !== false) el.setAttribute(attr, String(v));
       }
     } else {
       el.setAttribute(name, value === true ? '' : String(value));
