@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from fnmatch import fnmatchcase
 
-from handoff.bus.events import check_topic, decode_event, encode_event
+from handoff.bus.events import check_topic, decode_event, encode_event, is_pattern
 from handoff.models import BusMessage, JsonDict
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,11 @@ class InMemoryEventBus:
 
     def __init__(self, *, max_buffer: int = 10_000) -> None:
         self._subs: set[_Subscription] = set()
+        # Exact topics are indexed, so a publish costs O(subscribers of that topic), not
+        # O(all subscriptions): one server holds thousands of customer sockets, each on its
+        # own conversation topic. Only pattern subscriptions are scanned.
+        self._by_topic: dict[str, set[_Subscription]] = {}
+        self._pattern_subs: set[_Subscription] = set()
         self._max_buffer = max_buffer
         self._closed = False
 
@@ -74,9 +79,10 @@ class InMemoryEventBus:
         payload = encode_event(topic, event)
         if self._closed:
             return
-        for sub in list(self._subs):
-            if sub.matches(topic):
-                sub.offer(BusMessage(topic=topic, event=decode_event(payload)))
+        targets = set(self._by_topic.get(topic, ()))
+        targets.update(sub for sub in self._pattern_subs if sub.matches(topic))
+        for sub in targets:
+            sub.offer(BusMessage(topic=topic, event=decode_event(payload)))
 
     @asynccontextmanager
     async def subscribe(self, topic_or_pattern: str, *more: str) -> AsyncIterator[AsyncIterator[BusMessage]]:
@@ -88,10 +94,22 @@ class InMemoryEventBus:
         if self._closed:
             sub.end()
         self._subs.add(sub)
+        exact = [p for p in patterns if not is_pattern(p)]
+        for p in exact:
+            self._by_topic.setdefault(p, set()).add(sub)
+        if len(exact) < len(patterns):
+            self._pattern_subs.add(sub)
         try:
             yield sub
         finally:
             self._subs.discard(sub)
+            self._pattern_subs.discard(sub)
+            for p in exact:
+                subs = self._by_topic.get(p)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._by_topic[p]
 
     async def close(self) -> None:
         """End every subscription; later publishes are dropped."""
