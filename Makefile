@@ -25,7 +25,7 @@ eval: $(STAMP)
 	$(BIN)/cardcare eval all --small
 
 bench: $(STAMP)
-	$(BIN)/python -m evals.bench_ws
+	$(BIN)/cardcare bench
 
 ingest: $(STAMP)
 	$(BIN)/cardcare ingest

@@ -48,6 +48,40 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from bot.server.settings import BotSettings
+    from bot.server.wiring import knowledge_config
+    from knowledge import KnowledgeError, ingest
+
+    settings = BotSettings()
+    config = knowledge_config(settings)
+    try:
+        report = asyncio.run(ingest(config, rebuild=args.rebuild))
+    except KnowledgeError as exc:
+        sys.stderr.write(f"cardcare ingest: {exc}\n")
+        return 1
+    sys.stdout.write(json.dumps(_report_dict(report), ensure_ascii=False) + "\n")
+    return 0
+
+
+def _report_dict(report: object) -> dict[str, object]:
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(report) and not isinstance(report, type):
+        return {k: (str(v) if not isinstance(v, int | float | str | bool | list | dict) else v)
+                for k, v in asdict(report).items()}
+    return {"report": str(report)}
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from evals.simulate import main as simulate_main
+
+    return int(simulate_main(args.rest))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cardcare", description="Lumen Bank credit-card service assistant")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,11 +97,30 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--scope", default="customer", choices=["customer", "agent", "service"])
     token.add_argument("--ttl", type=int, default=3600)
     token.set_defaults(func=_token)
+
+    ingest = sub.add_parser("ingest", help="build or update the knowledge index (only changed articles)")
+    ingest.add_argument("--rebuild", action="store_true", help="drop the index and build it from scratch")
+    ingest.set_defaults(func=_ingest)
+
+    simulate = sub.add_parser("simulate", help="generate realistic traffic through the real service",
+                              add_help=False)
+    simulate.add_argument("rest", nargs=argparse.REMAINDER)
+    simulate.set_defaults(func=_simulate)
+
+    from evals.cli import add_eval_commands
+
+    add_eval_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``cardcare`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["simulate"]:
+        # The simulator owns its options (argparse's REMAINDER cannot pass --help through).
+        from evals.simulate import main as simulate_main
+
+        raise SystemExit(int(simulate_main(argv[1:])))
     parser = build_parser()
     args = parser.parse_args(argv)
     raise SystemExit(args.func(args))
