@@ -78,13 +78,15 @@ def _table(results: dict[str, Any]) -> str:
         f"{results['ingest']['chunks']} chunks; hybrid retriever opened in {results['hybrid_open_seconds']}s",
         f"questions: {results['questions']}",
         "",
-        f"{'retriever':<12} {'locale':<7} {'n':>4} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'MRR':>6} {'nDCG@5':>7}",
+        "tune/*: questions the ranking weights were chosen on; holdout/*: written later, never tuned on",
+        f"{'retriever':<12} {'questions':<13} {'n':>4} {'R@1':>6} {'R@3':>6} {'R@5':>6} {'MRR':>6} "
+        f"{'nDCG@5':>7}",
     ]
     for name in ("hybrid", "vector_only"):
-        rows = {**results[name]["by_locale"], "all": results[name]["overall"]}
+        rows = {**results[name]["by_locale"], "all": results[name]["overall"], **results[name]["by_split"]}
         for locale, m in rows.items():
             lines.append(
-                f"{name:<12} {locale:<7} {m['n']:>4} {m['recall@1']:>6.3f} {m['recall@3']:>6.3f} "
+                f"{name:<12} {locale:<13} {m['n']:>4} {m['recall@1']:>6.3f} {m['recall@3']:>6.3f} "
                 f"{m['recall@5']:>6.3f} {m['mrr']:>6.3f} {m['ndcg@5']:>7.3f}"
             )
     lines.append("")

@@ -29,6 +29,7 @@ class _QuestionIn(BaseModel):
     kind: QuestionKind
     tier: Literal["classic", "gold", "platinum", "diamond"] | None = None
     history: list[str] = Field(default_factory=list)
+    split: Literal["tune", "holdout"] = "tune"
 
 
 class _QuestionFile(BaseModel):
@@ -48,6 +49,7 @@ class RetrievalQuestion:
     locale: Literal["zh", "en"]
     tier: str | None = None
     history: tuple[str, ...] = ()
+    split: Literal["tune", "holdout"] = "tune"  # holdout: written after the weights were fixed
 
 
 def load_questions(path: Path) -> list[RetrievalQuestion]:
@@ -61,6 +63,7 @@ def load_questions(path: Path) -> list[RetrievalQuestion]:
             locale=data.locale,
             tier=item.tier,
             history=tuple(item.history),
+            split=item.split,
         )
         for item in data.questions
     ]
@@ -107,11 +110,16 @@ async def evaluate_retrieval(
 ) -> dict[str, Any]:
     """Ask every question in turn and score the ranked article ids against the labelled article.
 
-    Returns overall figures plus breakdowns by locale, kind and topic (article id), the
-    latency percentiles of ``retrieve`` in milliseconds, and the first misses at rank 1.
+    Returns overall figures plus breakdowns by locale, kind, split ("tune" questions were
+    used to choose the ranking weights, "holdout" ones were not) and topic (article id),
+    the latency percentiles of ``retrieve`` in milliseconds, and the first misses at rank 1.
     """
     overall = _Tally()
-    groups: dict[str, dict[str, _Tally]] = {"locale": defaultdict(_Tally), "kind": defaultdict(_Tally)}
+    groups: dict[str, dict[str, _Tally]] = {
+        "locale": defaultdict(_Tally),
+        "kind": defaultdict(_Tally),
+        "split": defaultdict(_Tally),
+    }
     topics: dict[str, _Tally] = defaultdict(_Tally)
     latencies: list[float] = []
     failures: list[dict[str, Any]] = []
@@ -127,6 +135,7 @@ async def evaluate_retrieval(
             overall,
             groups["locale"][question.locale],
             groups["kind"][question.kind],
+            groups["split"][f"{question.split}/{question.locale}"],
             topics[question.article],
         ):
             tally.add(rank)
@@ -145,6 +154,7 @@ async def evaluate_retrieval(
         "overall": overall.summary(),
         "by_locale": {key: t.summary() for key, t in sorted(groups["locale"].items())},
         "by_kind": {key: t.summary() for key, t in sorted(groups["kind"].items())},
+        "by_split": {key: t.summary() for key, t in sorted(groups["split"].items())},
         "by_topic": {key: t.summary() for key, t in sorted(topics.items())},
         "latency_ms": latency_summary(latencies),
         "failures": failures,
