@@ -129,9 +129,9 @@ def make_ctx(cards: SimulatedCardSystem, schedule: FeeSchedule) -> MakeCtx:
         )
         ctx = TurnContext(
             turn=turn,
-            out=RecordingOutput(),
+            out=RecordingOutput(),  # type: ignore[arg-type]  # duck-typed: the engine only calls delta()
             cards=cards,
-            schedule=schedule,  # type: ignore[arg-type]
+            schedule=schedule,
             clock=lambda: NOW,
             lang=lang,
         )

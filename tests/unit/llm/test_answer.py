@@ -11,6 +11,7 @@ from bot.llm import LLMEngine
 from bot.llm.prompting import system_message
 from bot.state import ConversationState
 from bot.testing import FakeOpenAI, error_reply, text_reply
+from bot.turn import TurnContext
 from tests.unit.llm.conftest import MakeCtx, RecordingOutput, passage
 
 FEES = passage(
@@ -31,7 +32,7 @@ def offline_draft() -> Draft:
     )
 
 
-def out(ctx: object) -> RecordingOutput:
+def out(ctx: TurnContext) -> RecordingOutput:
     got = ctx.out
     assert isinstance(got, RecordingOutput)
     return got
