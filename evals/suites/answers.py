@@ -611,8 +611,8 @@ def _plot(rows: Sequence[Sequence[Any]]) -> Plot:
     ax.set_xticks(range(len(rows)), topics, rotation=30, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("rate")
-    ax.legend(ncol=4, fontsize=8, loc="lower left")
-    ax.set_title("Right article cited / right figure stated, by topic")
+    ax.legend(ncol=4, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.set_title("Right article cited / right figure stated, by topic", pad=22)
     return Plot(title="Answers by topic", figure=fig)
 
 
