@@ -78,8 +78,11 @@ def staffed_offset(now: datetime) -> timedelta:
 
 
 @pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One cardcare server for the browser suite, its clock inside the agents' hours."""
+def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One cardcare server for the browser suite, its clock inside the agents' hours.
+
+    Depends on ``browser`` so that a machine without Chromium skips before building the index.
+    """
     offset = staffed_offset(datetime.now(UTC))
     settings = make_settings(tmp_path_factory.mktemp("browser-var"))
     live = LiveServer(settings, app=create_app(settings, clock=lambda: datetime.now(UTC) + offset))

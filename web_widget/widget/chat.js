@@ -25,12 +25,19 @@ export class CardCareChat extends HTMLElement {
   }
 
   connectedCallback() {
-    if (!this.options || this.root) return;
+    if (!this.options) return;
+    if (this.root) {
+      // Moved to another place in the page: the same conversation carries on.
+      this._wireWindow();
+      this.client.start();
+      return;
+    }
     const o = this.options;
     this.t = translator(o.locale, o.strings);
     this.model = new Transcript();
     this.nodes = new Map();
     this.csatPending = null;
+    this.unread = 0;
     const tokens = o.tokens || new TokenSource({ endpoint: o.tokenEndpoint, body: o.customerId ? { customer_id: o.customerId } : {} });
     const storage = o.storage === 'none' ? null : safeStorage(o.storage === 'local' ? 'localStorage' : 'sessionStorage');
     this.client = new ChatClient({
@@ -39,6 +46,7 @@ export class CardCareChat extends HTMLElement {
     });
     this._build();
     this._wire();
+    this._wireWindow();
     this.client.start();
     if (o.open) this.open();
   }
@@ -125,7 +133,7 @@ export class CardCareChat extends HTMLElement {
     this.panel = h('section', {
       id: 'cc-panel', class: 'panel', role: 'dialog', hidden: true, aria: { labelledby: 'cc-title', modal: 'false' },
     }, head, this.offline, this.handoffBar, this.scroller, this.notice, this.quick, this.composer,
-    h('p', { class: 'disclaimer', text: t('disclaimer') }));
+    this.disclaimer = h('p', { class: 'disclaimer', text: t('disclaimer') }));
     this.live = h('div', { class: 'sr', aria: { live: 'polite', atomic: 'true' } });
     this.root.append(this.launcher, this.panel, this.live);
     shadow.append(css, this.root);
@@ -160,6 +168,11 @@ export class CardCareChat extends HTMLElement {
       }
     });
     this.panel.addEventListener('keydown', (ev) => this._panelKey(ev));
+  }
+
+  /** Listeners outside the shadow root; removed when the element leaves the page. */
+  _wireWindow() {
+    const { client } = this;
     this._listen(window, 'online', () => client.networkChanged(true));
     this._listen(window, 'offline', () => client.networkChanged(false));
     this._listen(document, 'visibilitychange', () => { if (!document.hidden) client.networkChanged(true); });
@@ -206,7 +219,7 @@ export class CardCareChat extends HTMLElement {
       if (frame.role === 'bot') return t('announceBot', { text: frame.text });
       return t('announceSystem', { text: frame.text });
     }
-    if (frame.type === 'handoff') return this.handoffBar.textContent || null;
+    if (frame.type === 'handoff') return this.nodes.get(`h:${frame.seq}`)?.textContent || this.handoffBar.textContent || null;
     return null;
   }
 
@@ -318,7 +331,7 @@ export class CardCareChat extends HTMLElement {
 
   _modeStatus() {
     const hs = this.model.handoff;
-    return hs?.status === 'assigned' ? this.t('agentLabel', { name: hs.agentName || '' }) : this.t('online');
+    return hs?.status === 'assigned' ? this.t('agentStatus') : this.t('online');
   }
 
   _renderMode() {
@@ -329,6 +342,7 @@ export class CardCareChat extends HTMLElement {
     const agent = mode === 'agent';
     this.titleEl.textContent = agent ? t('agentLabel', { name: hs.agentName || '' }) : t('aiLabel');
     this.headAvatar.replaceChildren(agent ? icon(ICONS.person, { size: 18 }) : 'AI');
+    this.disclaimer.textContent = agent ? t('disclaimerAgent') : t('disclaimer');
     this.input.placeholder = mode === 'queued' ? t('placeholderQueued') : agent ? t('placeholderAgent', { name: hs.agentName || '' }) : t('placeholder');
     if (this.client.status === 'open') this.statusEl.textContent = this._modeStatus();
     if (mode === 'queued') {

@@ -4,6 +4,8 @@
 export default {
   aiLabel: 'Lumen Bank assistant (AI)',
   agentLabel: 'Agent {name}',
+  agentStatus: 'Lumen Bank customer service',
+  disclaimerAgent: "You're chatting with a Lumen Bank agent. Never send your full card number, CVV, PIN or SMS codes.",
   openChat: 'Open the Lumen Bank assistant',
   closeChat: 'Close chat',
   dialogLabel: 'Lumen Bank credit card chat',

@@ -4,6 +4,8 @@
 export default {
   aiLabel: '明光银行智能助手（AI）',
   agentLabel: '人工客服 {name}',
+  agentStatus: '明光银行人工服务',
+  disclaimerAgent: '您正在与明光银行客服人员对话。请勿发送完整卡号、CVV、密码或验证码。',
   openChat: '打开明光银行智能助手',
   closeChat: '关闭对话',
   dialogLabel: '明光银行信用卡在线服务',
