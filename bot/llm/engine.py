@@ -28,12 +28,13 @@ from typing import Any, Protocol
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from bot.answers.draft import Draft
 from bot.answers.knowledge import citation, terms
 from bot.cards.models import jsonable
 from bot.conversations import new_message_id
+from bot.engine import EngineParts
 from bot.errors import CardSystemError, LLMOutputInvalid, LLMUnavailable
 from bot.guard import OutputGuard
 from bot.guardrails import Severity, inspect_input, redact
@@ -499,7 +500,20 @@ def _citations(text: str, passages: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def build_llm_assist(settings: Any, stack: AsyncExitStack, parts: Any) -> LLMEngine:
+class LLMSettings(Protocol):
+    """The settings the LLM engine reads (``bot.server.settings.BotSettings`` has them)."""
+
+    openai_api_key: SecretStr | None
+    openai_base_url: str | None
+    chat_model: str
+    llm_timeout_s: float
+    llm_max_retries: int
+    llm_breaker_failures: int
+    llm_breaker_reset_s: float
+    log_model_io: bool
+
+
+def build_llm_assist(settings: LLMSettings, stack: AsyncExitStack, parts: EngineParts) -> LLMEngine:
     """The LLM engine for these settings (called by ``bot/server/wiring.py`` when an LLM is configured).
 
     The breaker reads the engine's clock, so a test that moves the clock moves the breaker.
