@@ -9,6 +9,7 @@ Business actions happen only inside deterministic flows with explicit confirmati
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -297,6 +298,12 @@ class ChatEngine:
                 return found
             return await self._knowledge(ctx, ctx.u.text if ctx.u else "", offer="card_replacement")
         draft: Draft = await handlers[target](ctx)
+        article = ACCOUNT_ARTICLES.get(target)
+        if article and not draft.citations:
+            cited = article_citation(article, ctx.lang)
+            if cited is not None:
+                draft.citations.append(cited[0])
+                draft.passages.append(cited[1])
         return draft
 
     async def _knowledge(self, ctx: TurnContext, text: str, *, offer: str | None) -> Draft:
@@ -636,6 +643,34 @@ class ChatEngine:
             except Exception:
                 logger.warning("engine.record_failed", extra={"conversation_id": ctx.conversation_id,
                                                                "kind": kind}, exc_info=True)
+
+
+# The rule behind each account answer: the article it cites alongside the customer's data.
+ACCOUNT_ARTICLES = {
+    "statement": "billing-cycle", "min_payment": "minimum-payment", "annual_fee": "annual-fee-and-waivers",
+    "limit": "credit-limit-query", "points": "points-redemption", "card_status": "card-declined",
+    "payment_status": "payment-channels",
+}
+
+
+@functools.cache
+def _articles_by_key() -> dict[tuple[str, str], Any]:
+    from knowledge.articles import load_articles
+
+    return {(a.id, a.locale): a for a in load_articles()}
+
+
+def article_citation(article_id: str, lang: str) -> tuple[dict[str, Any], str] | None:
+    """A citation (and the article's text, for grounding) of one article in ``lang``."""
+    article = _articles_by_key().get((article_id, lang))
+    if article is None:
+        return None
+    section = next((line[3:].strip() for line in article.body.splitlines() if line.startswith("## ")), "")
+    body = " ".join(line.strip() for line in article.body.splitlines()
+                    if line.strip() and not line.startswith("#") and not line.startswith("|"))
+    return ({"article_id": article.id, "locale": article.locale, "title": article.title, "section": section,
+             "version": str(article.version), "snippet": body[:160] + ("…" if len(body) > 160 else "")},
+            article.body)
 
 
 def _asks_question(text: str) -> bool:
