@@ -14,6 +14,7 @@ import contextlib
 import importlib.util
 import json
 import logging
+import os
 import secrets
 import shutil
 import socket
@@ -52,6 +53,11 @@ def cache_dir(ctx: SuiteContext) -> Path:
 def index_dir(ctx: SuiteContext, embedder: str) -> Path:
     """The shared knowledge index for ``embedder``."""
     return cache_dir(ctx) / f"index-{embedder}"
+
+
+def default_concurrency() -> int:
+    """Conversations a suite runs at once: one per CPU, 2 to 4 (more only queue up in the engine)."""
+    return max(2, min(4, os.cpu_count() or 2))
 
 
 def free_port() -> int:

@@ -35,6 +35,7 @@ from evals.harness import (
     EvalServer,
     Exchange,
     ServerConfig,
+    default_concurrency,
     gather_limited,
     is_language,
     sample,
@@ -714,7 +715,7 @@ async def run(ctx: SuiteContext) -> SuiteResult:
             scored = await gather_limited(
                 questions,
                 ask,
-                concurrency=int(ctx.option("concurrency", 4)),
+                concurrency=int(ctx.option("concurrency", default_concurrency())),
                 progress=ctx.progress,
                 label="answers",
             )

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.harness import EngineUnavailable, EvalServer, ServerConfig, gather_limited, sample
+from evals.harness import (
+    EngineUnavailable,
+    EvalServer,
+    ServerConfig,
+    default_concurrency,
+    gather_limited,
+    sample,
+)
 from evals.intents import (
     DEFAULT_ARTIFACT,
     DEFAULT_DATASETS,
@@ -119,7 +126,7 @@ async def _llm_results(ctx: SuiteContext, examples: Sequence[IntentExample]) -> 
         pairs = await gather_limited(
             unique,
             one,
-            concurrency=int(ctx.option("concurrency", 4)),
+            concurrency=int(ctx.option("concurrency", default_concurrency())),
             progress=ctx.progress,
             label="intents (llm)",
         )

@@ -29,7 +29,15 @@ from typing import Any
 
 import yaml
 
-from evals.harness import EngineUnavailable, EvalServer, Exchange, ServerConfig, gather_limited, sample
+from evals.harness import (
+    EngineUnavailable,
+    EvalServer,
+    Exchange,
+    ServerConfig,
+    default_concurrency,
+    gather_limited,
+    sample,
+)
 from evals.report import Plot, Section, SuiteContext, SuiteResult
 
 NAME = "redteam"
@@ -535,7 +543,7 @@ async def run(ctx: SuiteContext) -> SuiteResult:
     if loaded is None:
         return SuiteResult(summary={"cases": 0}, skipped=f"no red-team dataset at {path}")
     cases, normal, normal_source = loaded
-    concurrency = int(ctx.option("concurrency", 4))
+    concurrency = int(ctx.option("concurrency", default_concurrency()))
     try:
         async with EvalServer(ServerConfig.for_suite(ctx)) as server:
             others_all = await _markers(server)
