@@ -143,3 +143,26 @@ async def test_llm_engine_runs_against_the_fake_endpoint(suite_ctx: SuiteContext
     assert result.skipped is None
     assert result.summary["examples"] == 2
     assert 0.0 <= result.summary["llm_turn_share"] <= 1.0
+
+
+async def test_intents_suite_reads_an_external_labelled_csv_through_a_label_map(
+    suite_ctx: SuiteContext, eval_cache: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "banking.csv"
+    data.write_text(
+        "text,label\nI lost my card yesterday,lost_or_stolen_card\nhow do I activate my new card,"
+        "activate_my_card\n我的卡丢了,lost_or_stolen_card\n",
+        encoding="utf-8",
+    )
+    label_map = tmp_path / "labels.yaml"
+    label_map.write_text(
+        "lost_or_stolen_card: card.lost_stolen\nactivate_my_card: card.activate\n", encoding="utf-8"
+    )
+    suite_ctx.options |= {
+        "dataset": [str(data)],
+        "label_map": str(label_map),
+        "artifact": str(eval_cache / "models" / "intents.npz"),
+    }
+    result = await intents.run(suite_ctx)
+    assert result.summary["examples"] == 3
+    assert {result.summary.get("examples_zh"), result.summary.get("examples_en")} == {1, 2}
