@@ -1,0 +1,1 @@
+"""Compliance rule data (YAML), loaded by ``bot.guardrails.compliance.load_rules``."""

@@ -1,0 +1,1 @@
+"""Input-signal data (YAML), loaded by ``bot.guardrails.input``."""
