@@ -20,15 +20,13 @@ for at most one timeout.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.tools import BaseTool, ToolException
-from pydantic import SecretStr, ValidationError
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import SecretStr
 
 from bot.answers.draft import Draft
 from bot.answers.knowledge import citation, terms
@@ -39,11 +37,12 @@ from bot.errors import CardSystemError, LLMOutputInvalid, LLMUnavailable
 from bot.guard import OutputGuard
 from bot.guardrails import Severity, inspect_input, redact
 from bot.llm.breaker import CircuitBreaker
-from bot.llm.openai_compat import Completion, OpenAICompatChatModel, TextSink, Usage
+from bot.llm.ledger import CallLedger, ChatModel
+from bot.llm.openai_compat import OpenAICompatChatModel
 from bot.llm.prompting import block, json_block, leaks_prompt, load_prompt, system_message
 from bot.llm.streaming import Accept, SentenceGate
 from bot.llm.structured import SCHEMA_NAME, UNDERSTANDING_SCHEMA, merge_understanding, parse_understanding
-from bot.llm.tools import ToolRun, account_tools
+from bot.llm.tools import ToolRun, account_tools, run_tool_calls, tool_schemas
 from bot.nlu import DEFAULT_CONFIDENCE_THRESHOLD, Understanding
 from bot.router import route
 from bot.turn import TurnContext
@@ -53,31 +52,6 @@ logger = logging.getLogger(__name__)
 
 MAX_TOOL_ROUNDS = 3
 SUMMARY_MAX_CHARS = 600
-
-
-class ChatModel(Protocol):
-    """What the engine needs of a chat model (``OpenAICompatChatModel``)."""
-
-    model: str
-
-    async def complete(
-        self,
-        messages: Sequence[BaseMessage],
-        *,
-        tools: Sequence[BaseTool] = (),
-        schema: tuple[str, dict[str, Any]] | None = None,
-        on_text: TextSink | None = None,
-    ) -> Completion: ...
-
-
-@dataclass(slots=True)
-class _Ledger:
-    """One turn's LLM bookkeeping."""
-
-    usage: Usage = field(default_factory=Usage)
-    failed: bool = False
-    answered: bool = False
-    versions: list[str] = field(default_factory=list)
 
 
 class LLMEngine:
@@ -92,10 +66,9 @@ class LLMEngine:
         log_io: bool = False,
     ) -> None:
         self.model = model
+        self._calls = CallLedger(model, log_io=log_io)
         self._guard = OutputGuard(schedule)
         self._threshold = confidence_threshold
-        self._log_io = log_io
-        self._ledgers: OrderedDict[tuple[str, int], _Ledger] = OrderedDict()
 
     # -- understand -------------------------------------------------------------------------
 
@@ -122,7 +95,7 @@ class LLMEngine:
             ),
         ]
         for attempt in range(2):
-            done = await self._call(
+            done = await self._calls.call(
                 ctx, "understand", messages, version, schema=(SCHEMA_NAME, UNDERSTANDING_SCHEMA)
             )
             try:
@@ -168,7 +141,7 @@ class LLMEngine:
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage("\n\n".join(data))]
         message_id, gate = self._gate(ctx, sources, system)
         try:
-            done = await self._call(ctx, "answer", messages, version, on_text=gate.feed)
+            done = await self._calls.call(ctx, "answer", messages, version, on_text=gate.feed)
         except LLMUnavailable:
             return self._give_up(ctx, offline, gate, message_id, "unavailable")
         text = done.text.strip()
@@ -215,11 +188,13 @@ class LLMEngine:
         invalid = used = 0
         for _ in range(MAX_TOOL_ROUNDS):
             try:
-                done = await self._call(ctx, "account", messages, version, tools=tools, on_text=gate.feed)
+                done = await self._calls.call(
+                    ctx, "account", messages, version, tools=tool_schemas(), on_text=gate.feed
+                )
             except LLMUnavailable:
                 return self._give_up(ctx, offline, gate, message_id, "unavailable")
             results, problems = (
-                await _run_tools(done, tools)
+                await run_tool_calls(done, tools)
                 if done.tool_calls and not done.invalid_tool_calls
                 else ([], list(done.invalid_tool_calls))
             )
@@ -267,7 +242,7 @@ class LLMEngine:
         data += [block("customer_message", str(llm.get("question") or "")), block("previous_reply", previous)]
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage("\n\n".join(data))]
         try:
-            done = await self._call(ctx, "regenerate", messages, version)
+            done = await self._calls.call(ctx, "regenerate", messages, version)
         except LLMUnavailable:
             return None
         text = done.text.strip()
@@ -275,7 +250,7 @@ class LLMEngine:
             ctx.record("llm_rejected", step="regenerate", reason="prompt_leak" if text else "empty")
             return None
         full = draft.text.replace(previous, text, 1) if previous in draft.text else text
-        meta = {**draft.meta, "llm": {**llm, "text": text}, "llm_usage": self._usage_meta(ctx)}
+        meta = {**draft.meta, "llm": {**llm, "text": text}, "llm_usage": self._calls.usage_meta(ctx)}
         return replace(draft, text=full, meta=meta)
 
     async def summarize(self, ctx: TurnContext, transcript_text: str) -> str | None:
@@ -288,7 +263,7 @@ class LLMEngine:
             HumanMessage(block("transcript", redact(transcript_text, today=ctx.today()).text)),
         ]
         try:
-            done = await self._call(ctx, "summarize", messages, version)
+            done = await self._calls.call(ctx, "summarize", messages, version)
         except LLMUnavailable:
             return None
         text = redact(done.text.strip(), today=ctx.today()).text[:SUMMARY_MAX_CHARS]
@@ -297,73 +272,6 @@ class LLMEngine:
         return text
 
     # -- parts ----------------------------------------------------------------------------------
-
-    async def _call(
-        self, ctx: TurnContext, step: str, messages: Sequence[BaseMessage], version: str, **kwargs: Any
-    ) -> Completion:
-        ledger = self._ledger(ctx)
-        if ledger.failed:
-            raise LLMUnavailable("an earlier LLM call in this turn failed")
-        try:
-            done = await self.model.complete(messages, **kwargs)
-        except LLMUnavailable as exc:
-            ledger.failed = True
-            ctx.record("llm_call", step=step, ok=False, error=str(exc))
-            logger.warning(
-                "llm.call.failed",
-                extra={"conversation_id": ctx.conversation_id, "step": step, "error": str(exc)},
-            )
-            raise
-        ledger.usage = ledger.usage + done.usage
-        if version not in ledger.versions:
-            ledger.versions.append(version)
-        ctx.record(
-            "llm_call",
-            step=step,
-            ok=True,
-            prompt_tokens=done.usage.prompt_tokens,
-            completion_tokens=done.usage.completion_tokens,
-            latency_ms=done.usage.latency_ms,
-            model=self.model.model,
-            prompt=version,
-        )
-        totals = ctx.state.llm
-        for key, value in (
-            ("calls", 1),
-            ("prompt_tokens", done.usage.prompt_tokens),
-            ("completion_tokens", done.usage.completion_tokens),
-        ):
-            totals[key] = int(totals.get(key, 0)) + value
-        if self._log_io:
-            logger.debug(
-                "llm.io",
-                extra={
-                    "conversation_id": ctx.conversation_id,
-                    "step": step,
-                    "completion": redact(done.text).text[:2000],
-                },
-            )
-        return done
-
-    def _ledger(self, ctx: TurnContext) -> _Ledger:
-        key = (ctx.conversation_id, ctx.seq)
-        ledger = self._ledgers.get(key)
-        if ledger is None:
-            ledger = self._ledgers[key] = _Ledger()
-            while len(self._ledgers) > 512:
-                self._ledgers.popitem(last=False)
-        return ledger
-
-    def _usage_meta(self, ctx: TurnContext) -> dict[str, Any]:
-        ledger = self._ledger(ctx)
-        return {
-            "prompt_tokens": ledger.usage.prompt_tokens,
-            "completion_tokens": ledger.usage.completion_tokens,
-            "latency_ms": ledger.usage.latency_ms,
-            "model": self.model.model,
-            "calls": ledger.usage.calls,
-            "prompts": list(ledger.versions),
-        }
 
     def _history(self, ctx: TurnContext) -> list[str]:
         asked = [q["text"] for q in ctx.state.questions if q.get("seq") != ctx.seq][-3:]
@@ -377,16 +285,16 @@ class LLMEngine:
         The first answer is the head of the turn's reply (other drafts are appended to it),
         so the final message, which carries its id, replaces exactly the deltas shown.
         """
-        ledger = self._ledger(ctx)
+        turn = self._calls.turn(ctx)
         message_id = new_message_id()
 
         async def emit(piece: str) -> None:
             await ctx.out.delta(message_id, piece)
 
         gate = SentenceGate(emit=emit, accept=self._acceptor(ctx, sources, system))
-        if ledger.answered:
+        if turn.answered:
             gate.stop()
-        ledger.answered = True
+        turn.answered = True
         return message_id, gate
 
     def _acceptor(self, ctx: TurnContext, sources: Draft, system: str) -> Accept:
@@ -422,7 +330,7 @@ class LLMEngine:
         citations: list[dict[str, Any]],
         llm: dict[str, Any],
     ) -> Draft:
-        meta = {**offline.meta, "by": "llm", "llm_usage": self._usage_meta(ctx), "llm": llm}
+        meta = {**offline.meta, "by": "llm", "llm_usage": self._calls.usage_meta(ctx), "llm": llm}
         if gate.has_sent:
             meta.update(streamed=True, message_id=message_id)
         return Draft(
@@ -445,7 +353,7 @@ class LLMEngine:
         if not gate.has_sent:
             raise LLMUnavailable(f"LLM answer abandoned: {reason}")
         ctx.record("llm_fallback", step="answer", reason=reason)
-        offline.meta.update(streamed=True, message_id=message_id, llm_usage=self._usage_meta(ctx))
+        offline.meta.update(streamed=True, message_id=message_id, llm_usage=self._calls.usage_meta(ctx))
         return offline
 
 
@@ -454,25 +362,6 @@ async def _tier(ctx: TurnContext) -> str | None:
         return (await ctx.customer()).tier
     except CardSystemError:
         return None
-
-
-async def _run_tools(done: Completion, tools: Sequence[BaseTool]) -> tuple[list[BaseMessage], list[str]]:
-    """Run the model's tool calls; a call to an unknown tool or with bad arguments is a problem."""
-    by_name = {t.name: t for t in tools}
-    results: list[BaseMessage] = []
-    problems: list[str] = []
-    for call in done.tool_calls:
-        tool = by_name.get(call.name)
-        if tool is None:
-            problems.append(f"{call.name!r}: no such tool")
-            continue
-        try:
-            result = await tool.ainvoke(call.args)
-        except (ValidationError, ToolException) as exc:
-            problems.append(f"{call.name!r}: {type(exc).__name__}: {str(exc)[:200]}")
-            continue
-        results.append(ToolMessage(content=str(result), tool_call_id=call.id, name=call.name))
-    return (results, []) if not problems else ([], problems)
 
 
 def _unique(items: Sequence[str]) -> list[str]:
@@ -533,6 +422,7 @@ def build_llm_assist(settings: LLMSettings, stack: AsyncExitStack, parts: Engine
         breaker=breaker,
     )
     stack.push_async_callback(model.aclose)
+    tool_schemas()  # converted once at startup, not on the first customer's turn (and inside its timeout)
     threshold = getattr(parts.understander, "confidence_threshold", DEFAULT_CONFIDENCE_THRESHOLD)
     return LLMEngine(
         model=model, schedule=parts.schedule, confidence_threshold=threshold, log_io=settings.log_model_io

@@ -19,7 +19,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,6 @@ import openai
 from langchain_core.exceptions import LangChainException
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
-from langchain_core.tools import BaseTool
 from langchain_openai import ChatOpenAI
 
 from bot.errors import LLMUnavailable
@@ -123,13 +122,19 @@ class OpenAICompatChatModel:
         self,
         messages: Sequence[BaseMessage],
         *,
-        tools: Sequence[BaseTool] = (),
+        tools: Sequence[Mapping[str, Any]] = (),
         schema: tuple[str, dict[str, Any]] | None = None,
         on_text: TextSink | None = None,
     ) -> Completion:
-        """One answer; streamed through ``on_text`` when given. ``schema`` = (name, JSON schema)."""
+        """One answer; streamed through ``on_text`` when given.
+
+        ``tools`` are OpenAI tool schemas (built once, not per call: converting LangChain
+        tools costs tens of milliseconds each time); ``schema`` is (name, JSON schema) for
+        structured output.
+        """
         if not self.breaker.allow():
             raise LLMUnavailable("the LLM circuit breaker is open")
+        runnable: Any = self._llm.bind_tools([dict(t) for t in tools]) if tools else self._llm
         attempt = 0
         emitted = False
 
@@ -145,8 +150,8 @@ class OpenAICompatChatModel:
                 try:
                     async with asyncio.timeout(self.timeout_s):
                         result = await self._once(
+                            runnable,
                             messages,
-                            tools=tools,
                             schema=schema,
                             on_text=sink if on_text is not None else None,
                         )
@@ -177,13 +182,12 @@ class OpenAICompatChatModel:
 
     async def _once(
         self,
+        runnable: Any,
         messages: Sequence[BaseMessage],
         *,
-        tools: Sequence[BaseTool],
         schema: tuple[str, dict[str, Any]] | None,
         on_text: TextSink | None,
     ) -> AIMessage:
-        runnable: Any = self._llm.bind_tools(list(tools)) if tools else self._llm
         kwargs: dict[str, Any] = {}
         if schema is not None:
             name, body = schema

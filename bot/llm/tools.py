@@ -9,18 +9,22 @@ recorded); it never reaches the card system.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.tools import BaseTool, StructuredTool
-from pydantic import BaseModel, ConfigDict, Field
+from langchain_core.messages import BaseMessage, ToolMessage
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.answers import account
 from bot.answers.draft import Draft
 from bot.cards.models import jsonable
+from bot.llm.openai_compat import Completion
 from bot.turn import TurnContext
 
 logger = logging.getLogger(__name__)
@@ -91,6 +95,23 @@ async def check_scope(ctx: TurnContext, args: AccountArgs) -> None:
             raise ToolScopeError("card_last4 is not one of the signed-in customer's cards")
 
 
+@functools.cache
+def tool_schemas() -> tuple[dict[str, Any], ...]:
+    """The account tools as OpenAI tool schemas, converted once per process."""
+
+    async def unused(**_: Any) -> str:
+        raise AssertionError("schema prototype only")
+
+    return tuple(
+        convert_to_openai_tool(
+            StructuredTool.from_function(
+                coroutine=unused, name=name, description=description, args_schema=AccountArgs
+            )
+        )
+        for name, (_, description) in ACCOUNT_TOOLS.items()
+    )
+
+
 def account_tools(ctx: TurnContext, runs: list[ToolRun]) -> list[BaseTool]:
     """The account tools for this turn; each successful run is appended to ``runs``."""
     return [_tool(ctx, name, fn, description, runs) for name, (fn, description) in ACCOUNT_TOOLS.items()]
@@ -125,3 +146,22 @@ def tool_result(draft: Draft) -> str:
     """What the model reads back from a tool: the offline wording and the data behind it."""
     data: Any = jsonable(draft.tool_values)
     return json.dumps({"text": draft.text, "data": data}, ensure_ascii=False, default=str)
+
+
+async def run_tool_calls(done: Completion, tools: Sequence[BaseTool]) -> tuple[list[BaseMessage], list[str]]:
+    """Run the model's tool calls; a call to an unknown tool or with bad arguments is a problem."""
+    by_name = {t.name: t for t in tools}
+    results: list[BaseMessage] = []
+    problems: list[str] = []
+    for call in done.tool_calls:
+        tool = by_name.get(call.name)
+        if tool is None:
+            problems.append(f"{call.name!r}: no such tool")
+            continue
+        try:
+            result = await tool.ainvoke(call.args)
+        except (ValidationError, ToolException) as exc:
+            problems.append(f"{call.name!r}: {type(exc).__name__}: {str(exc)[:200]}")
+            continue
+        results.append(ToolMessage(content=str(result), tool_call_id=call.id, name=call.name))
+    return (results, []) if not problems else ([], problems)

@@ -22,7 +22,7 @@ from bot.testing import (
 )
 from tests.harness import ChatClient, LiveServer, demo_token, make_settings
 
-TIMEOUT_S = 0.5
+TIMEOUT_S = 1.0
 BREAKER_FAILURES = 3
 BREAKER_RESET_S = 60.0
 CASH_FEE_Q = "取现手续费怎么收？"

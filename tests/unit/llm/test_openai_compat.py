@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_core.tools import StructuredTool
 
 from bot.errors import LLMUnavailable
 from bot.llm import OpenAICompatChatModel
-from bot.llm.tools import ACCOUNT_TOOLS, AccountArgs
+from bot.llm.tools import tool_schemas
 from bot.testing import (
     FakeOpenAI,
     delay_reply,
@@ -88,17 +87,6 @@ async def test_streamed_completion_reports_usage_from_the_final_chunk(
     assert done.usage.prompt_tokens > 0 and done.usage.completion_tokens > 0 and done.usage.calls == 1
 
 
-def _tool() -> StructuredTool:
-    async def run(
-        customer_id: str | None = None, card_last4: str | None = None, card_id: str | None = None
-    ) -> str:
-        return "{}"
-
-    return StructuredTool.from_function(
-        coroutine=run, name="statement", description=ACCOUNT_TOOLS["statement"][1], args_schema=AccountArgs
-    )
-
-
 @pytest.mark.parametrize("streamed", [False, True])
 async def test_tool_calls_are_parsed_and_broken_arguments_are_reported(
     model: OpenAICompatChatModel, fake: FakeOpenAI, streamed: bool
@@ -108,9 +96,10 @@ async def test_tool_calls_are_parsed_and_broken_arguments_are_reported(
 
     on_text = sink if streamed else None
     fake.enqueue(tool_call_reply("statement", {"card_last4": "6217"}), malformed_tool_call("statement"))
-    good = await model.complete(MESSAGES, tools=[_tool()], on_text=on_text)
+    good = await model.complete(MESSAGES, tools=tool_schemas(), on_text=on_text)
     assert [(c.name, c.args) for c in good.tool_calls] == [("statement", {"card_last4": "6217"})]
     assert fake.requests[0]["tools"][0]["function"]["name"] == "statement"
+    assert "customer_id" in fake.requests[0]["tools"][0]["function"]["parameters"]["properties"]
     # Streaming merges partial JSON leniently; the adapter must still see that it was cut off.
-    bad = await model.complete(MESSAGES, tools=[_tool()], on_text=on_text)
+    bad = await model.complete(MESSAGES, tools=tool_schemas(), on_text=on_text)
     assert bad.tool_calls == () and len(bad.invalid_tool_calls) == 1
