@@ -72,10 +72,12 @@ class ActivationFlow:
             [ctx.pick("激活期限", "Activate by"), fmt_date(deadline, ctx.lang)],
         ]
         text = lead + ctx.pick(
-            f"您尾号{card.last4}的新卡（{fmt_date(card.issued_on, 'zh')}发卡）还没有激活，需要在发卡后{window}天内"
+            f"您尾号{card.last4}的新卡（{fmt_date(card.issued_on, 'zh')}发卡）还没有激活，"
+            f"需要在发卡后{window}天内"
             f"（{fmt_date(deadline, 'zh')}前）激活。确认现在激活吗？",
-            f"Your new card ending {card.last4} (issued {fmt_date(card.issued_on, 'en')}) isn't active yet; it must "
-            f"be activated within {window} days of issue (by {fmt_date(deadline, 'en')}). Activate it now?",
+            f"Your new card ending {card.last4} (issued {fmt_date(card.issued_on, 'en')}) isn't active "
+            f"yet; it must be activated within {window} days of issue (by {fmt_date(deadline, 'en')}). "
+            "Activate it now?",
         )
         draft = Draft(
             text=text,
@@ -98,11 +100,12 @@ class ActivationFlow:
         window = int(ctx.schedule.get("card.activation_days"))
         deadline = card.issued_on + timedelta(days=window)
         text = ctx.pick(
-            f"您尾号{card.last4}的卡片是{fmt_date(card.issued_on, 'zh')}发卡的，需要在{window}天内（{fmt_date(deadline, 'zh')}前）激活，"
+            f"您尾号{card.last4}的卡片是{fmt_date(card.issued_on, 'zh')}发卡的，"
+            f"需要在{window}天内（{fmt_date(deadline, 'zh')}前）激活，"
             f"现在已经过了激活期限，这张卡不能再激活。可以为您补发一张新卡，或者转人工客服协助。",
-            f"Your card ending {card.last4} was issued on {fmt_date(card.issued_on, 'en')} and had to be activated "
-            f"within {window} days (by {fmt_date(deadline, 'en')}). That window has passed, so this card can't be "
-            f"activated any more. I can order you a replacement, or a person can help.",
+            f"Your card ending {card.last4} was issued on {fmt_date(card.issued_on, 'en')} and had to be "
+            f"activated within {window} days (by {fmt_date(deadline, 'en')}). That window has passed, so "
+            "this card can't be activated any more. I can order you a replacement, or a person can help.",
         )
         cards = [
             {
@@ -192,8 +195,10 @@ class ActivationFlow:
         text = ctx.pick(
             f"尾号{active.last4}的卡片已激活，现在可以使用了。下一步请在App中设置交易密码（密码只在App中设置，明光银行不会索要您的密码，"
             f"请勿在聊天中发送；连续输错{lock}次会锁定到第二天）。",
-            f"Your card ending {active.last4} is active and ready to use. Next, set your PIN in the app (only "
-            f"there: Lumen Bank will never ask for your PIN, so please don't share it in chat; {lock} wrong tries "
+            f"Your card ending {active.last4} is active and ready to use. Next, set your PIN in the app "
+            "(only "
+            f"there: Lumen Bank will never ask for your PIN, so please don't share it in chat; {lock} "
+            "wrong tries "
             f"lock it until the next day).",
         )
         cards: list[dict[str, Any]] = [

@@ -134,13 +134,15 @@ class AutopayFlow:
         ]
         if mode == "off":
             text = ctx.pick(
-                f"请确认：关闭自动还款，从下期账单（{fmt_date(starts, 'zh')}出账）起不再自动扣款，需要您按时自行还款。",
+                f"请确认：关闭自动还款，从下期账单（{fmt_date(starts, 'zh')}出账）起不再自动扣款，"
+                "需要您按时自行还款。",
                 f"Please confirm: turn autopay off. From the next statement ({fmt_date(starts, 'en')}) "
                 f"nothing is debited automatically, so you'll pay by the due date yourself.",
             )
         else:
             text = ctx.pick(
-                f"请确认：自动还款设为{NAMES[mode][0]}，在到期还款日从绑定的借记卡扣款，从下期账单（{fmt_date(starts, 'zh')}出账）起生效。",
+                f"请确认：自动还款设为{NAMES[mode][0]}，在到期还款日从绑定的借记卡扣款，"
+                f"从下期账单（{fmt_date(starts, 'zh')}出账）起生效。",
                 f"Please confirm: autopay for {NAMES[mode][1]}, debited from your linked debit card on "
                 f"the due date, from the next statement ({fmt_date(starts, 'en')}).",
             )
@@ -185,7 +187,7 @@ class AutopayFlow:
             updated = await ctx.cards.set_autopay(
                 ctx.customer_id,
                 card.id,
-                mode=None if mode == "off" else mode,  # type: ignore[arg-type]
+                mode=None if mode == "off" else mode,
                 key=f"{ctx.conversation_id}:{fs['fid']}:autopay",
             )
         except CardSystemError as exc:
@@ -205,7 +207,8 @@ class AutopayFlow:
         done = ctx.pick(
             f"已关闭自动还款，从下期账单（{fmt_date(starts, 'zh')}出账）起需要您自行还款。"
             if mode == "off"
-            else f"已设置自动还款：{NAMES[mode][0]}，从下期账单（{fmt_date(starts, 'zh')}出账）起在到期还款日自动扣款。",
+            else f"已设置自动还款：{NAMES[mode][0]}，"
+            f"从下期账单（{fmt_date(starts, 'zh')}出账）起在到期还款日自动扣款。",
             f"Done: autopay is off from the next statement ({fmt_date(starts, 'en')}); please pay by each "
             f"due date yourself."
             if mode == "off"

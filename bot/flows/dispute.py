@@ -277,10 +277,13 @@ class DisputeFlow:
         window = self._window(ctx)
         age = (ctx.today() - t.posted_on).days
         text = ctx.pick(
-            f"{fmt_date(t.posted_on, 'zh')}入账的{t.merchant} {fmt_money(t.amount)}已入账{age}天，超过了入账后{window}天的争议受理期限，"
+            f"{fmt_date(t.posted_on, 'zh')}入账的{t.merchant} {fmt_money(t.amount)}已入账{age}天，"
+            f"超过了入账后{window}天的争议受理期限，"
             f"我无法在线为您发起争议。可以为您转接人工客服进一步核实。",
-            f"The {fmt_money(t.amount)} at {t.merchant} posted on {fmt_date(t.posted_on, 'en')}, {age} days ago, "
-            f"which is past the {window}-day window for disputes, so I can't open one here. A person can look "
+            f"The {fmt_money(t.amount)} at {t.merchant} posted on {fmt_date(t.posted_on, 'en')}, {age} "
+            "days ago, "
+            f"which is past the {window}-day window for disputes, so I can't open one here. A person can "
+            "look "
             f"into it with you.",
         )
         cards = [
@@ -305,7 +308,8 @@ class DisputeFlow:
         open_case = await self._open_case_for(ctx, t)
         if open_case is not None:
             text = ctx.pick(
-                f"{fmt_date(t.posted_on, 'zh')} {t.merchant} {fmt_money(t.amount)}已经在处理中（案件编号{open_case.id}），"
+                f"{fmt_date(t.posted_on, 'zh')} {t.merchant} "
+                f"{fmt_money(t.amount)}已经在处理中（案件编号{open_case.id}），"
                 f"不需要重复提交。",
                 f"The {fmt_money(t.amount)} at {t.merchant} on {fmt_date(t.posted_on, 'en')} is already "
                 f"being handled (case {open_case.id}); no need to report it again.",
@@ -374,10 +378,14 @@ class DisputeFlow:
                 ],
             ]
             text = ctx.pick(
-                f"请确认：{fmt_date(t.posted_on, 'zh')}在{t.merchant}的{fmt_money(t.amount)}不是您本人的交易。确认后我会立即冻结这张卡片"
+                "请确认："
+                f"{fmt_date(t.posted_on, 'zh')}在{t.merchant}的{fmt_money(t.amount)}不是您本人的交易。"
+                "确认后我会立即冻结这张卡片"
                 f"（冻结后不能再使用，需要补发新卡），建立欺诈案件并转给风控专员。",
-                f"Please confirm that the {fmt_money(t.amount)} at {t.merchant} on {fmt_date(t.posted_on, 'en')} "
-                f"wasn't you. I'll then freeze the card at once (it can't be used after that; a new card is issued), "
+                f"Please confirm that the {fmt_money(t.amount)} at {t.merchant} on "
+                f"{fmt_date(t.posted_on, 'en')} "
+                "wasn't you. I'll then freeze the card at once (it can't be used after that; a new card "
+                "is issued), "
                 f"open a fraud case and pass you to the risk team.",
             )
             label = ctx.pick("确认报告并冻结卡片", "Report it and freeze the card")
@@ -400,7 +408,8 @@ class DisputeFlow:
                 ],
             ]
             text = ctx.pick(
-                f"请确认：就{fmt_date(t.posted_on, 'zh')}在{t.merchant}的{fmt_money(t.amount)}（{kinds[reason][0]}）发起争议。"
+                f"请确认：就{fmt_date(t.posted_on, 'zh')}在{t.merchant}的{fmt_money(t.amount)}"
+                f"（{kinds[reason][0]}）发起争议。"
                 f"我们会联系卡组织处理，{days}天内给出结果。",
                 f"Please confirm a dispute about the {fmt_money(t.amount)} at {t.merchant} on "
                 f"{fmt_date(t.posted_on, 'en')} ({kinds[reason][1]}). We'll take it up through the card "
@@ -533,10 +542,13 @@ class DisputeFlow:
             return self._failed(ctx, t, f"{freeze_note}fraud case not opened: {exc.code}")
         days = int(ctx.schedule.get("disputes.provisional_credit_business_days"))
         text = said + ctx.pick(
-            f"{fmt_date(t.posted_on, 'zh')}在{t.merchant}的{fmt_money(t.amount)}已登记为欺诈案件（编号{case.id}，优先处理）。"
+            f"{fmt_date(t.posted_on, 'zh')}在{t.merchant}的{fmt_money(t.amount)}"
+            f"已登记为欺诈案件（编号{case.id}，优先处理）。"
             f"案件受理后，这笔金额会在{days}个工作日内先以临时贷记的方式入账。我现在为您转接风控专员，他们能看到以上全部信息。",
-            f"The {fmt_money(t.amount)} at {t.merchant} on {fmt_date(t.posted_on, 'en')} is recorded as a fraud "
-            f"case ({case.id}, top priority). Once the case is accepted, a provisional credit for it is posted "
+            f"The {fmt_money(t.amount)} at {t.merchant} on {fmt_date(t.posted_on, 'en')} is recorded as a "
+            "fraud "
+            f"case ({case.id}, top priority). Once the case is accepted, a provisional credit for it is "
+            "posted "
             f"within {days} business days. I'm passing you to the risk team now; they can see all of this.",
         )
         summary = (
@@ -595,9 +607,11 @@ class DisputeFlow:
         days = int(ctx.schedule.get("disputes.merchant_resolution_days"))
         due = case.due_by
         text = ctx.pick(
-            f"已为您就{fmt_date(t.posted_on, 'zh')}在{t.merchant}的{fmt_money(t.amount)}发起争议，案件编号{case.id}。我们会联系卡组织处理，"
+            f"已为您就{fmt_date(t.posted_on, 'zh')}在{t.merchant}的{fmt_money(t.amount)}发起争议，"
+            f"案件编号{case.id}。我们会联系卡组织处理，"
             f"{days}天内" + (f"（{fmt_date(due, 'zh')}前）" if due else "") + "给出结果，有进展会通知您。",
-            f"Your dispute about the {fmt_money(t.amount)} at {t.merchant} on {fmt_date(t.posted_on, 'en')} is open, "
+            f"Your dispute about the {fmt_money(t.amount)} at {t.merchant} on "
+            f"{fmt_date(t.posted_on, 'en')} is open, "
             f"case {case.id}. We'll take it up through the card network and resolve it within {days} days"
             + (f" (by {fmt_date(due, 'en')})" if due else "")
             + "; we'll keep you posted.",

@@ -283,7 +283,8 @@ class LimitIncreaseFlow:
         text = lead + ctx.pick(
             f"您当前额度{fmt_money(facts.profile.credit_limit)}。{'；'.join(parts)}。{note}请选择，或填写您想要的额度"
             f"（结果以审批为准）：",
-            f"Your limit is {fmt_money(facts.profile.credit_limit)}. You can apply for {'; or '.join(parts)}. {note}"
+            f"Your limit is {fmt_money(facts.profile.credit_limit)}. You can apply for "
+            f"{'; or '.join(parts)}. {note}"
             f"Pick one or enter the limit you want (the bank decides on every application):",
         )
         picks = [self._pick_button(ctx, fs, facts, k, facts.max[k], facts.min_days) for k in eligible]
@@ -325,7 +326,8 @@ class LimitIncreaseFlow:
                 f"{_kind_zh(kind)}：新额度可以在{fmt_money(facts.profile.credit_limit)}以上、最高{fmt_money(highest)}"
                 + (f"，使用{facts.min_days}到{facts.max_days}天" if kind == "temporary" else "")
                 + "。您想申请多少？",
-                f"{kind.capitalize()} increase: the new limit can be above {fmt_money(facts.profile.credit_limit)} "
+                f"{kind.capitalize()} increase: the new limit can be above "
+                f"{fmt_money(facts.profile.credit_limit)} "
                 f"and up to {fmt_money(highest)}"
                 + (f", for {facts.min_days} to {facts.max_days} days" if kind == "temporary" else "")
                 + ". What limit would you like?",
@@ -375,10 +377,12 @@ class LimitIncreaseFlow:
                 ]
             )
             text = ctx.pick(
-                f"请确认：申请临时额度{fmt_money(amount)}，使用{days}天（至{fmt_date(until, 'zh')}），到期后恢复为"
+                f"请确认：申请临时额度{fmt_money(amount)}，使用{days}天（至{fmt_date(until, 'zh')}），"
+                "到期后恢复为"
                 f"{fmt_money(current)}。提交后系统实时审批，结果以审批为准。",
                 f"Please confirm: a temporary limit of {fmt_money(amount)} for {days} days (until "
-                f"{fmt_date(until, 'en')}), then back to {fmt_money(current)}. The system decides instantly once "
+                f"{fmt_date(until, 'en')}), then back to {fmt_money(current)}. The system decides "
+                "instantly once "
                 f"you submit; approval is not guaranteed.",
             )
         else:
@@ -391,7 +395,8 @@ class LimitIncreaseFlow:
             )
             text = ctx.pick(
                 f"请确认：申请把固定额度调整为{fmt_money(amount)}。提交后会在{business_days}个工作日内给出审批结果，结果以审批为准。",
-                f"Please confirm: an application for a permanent limit of {fmt_money(amount)}. You'll have the "
+                f"Please confirm: an application for a permanent limit of {fmt_money(amount)}. You'll have "
+                "the "
                 f"decision within {business_days} business day; approval is not guaranteed.",
             )
         card = confirm_card(
@@ -543,7 +548,8 @@ class LimitIncreaseFlow:
                 when = add_months(facts.card.opened_on, months)
                 reasons.append(
                     ctx.pick(
-                        f"持卡满{months}个月才能申请（您已持卡{p.tenure_months}个月，{fmt_date(when, 'zh')}起可以申请）",
+                        f"持卡满{months}个月才能申请（您已持卡{p.tenure_months}个月，"
+                        f"{fmt_date(when, 'zh')}起可以申请）",
                         f"the card must be held for {months} months (you've had it "
                         f"{p.tenure_months}; you can apply from {fmt_date(when, 'en')})",
                     )
@@ -574,8 +580,10 @@ class LimitIncreaseFlow:
                     ctx.pick(
                         f"近3个月月均消费{fmt_money(p.avg_monthly_spend_3m)}，低于要求的{fmt_money(facts.required_spend)}"
                         f"（当前额度的{int(facts.spend_ratio * 100)}%）；月均消费达到这个水平后可以申请",
-                        f"your average monthly spend over the last 3 months is {fmt_money(p.avg_monthly_spend_3m)}, "
-                        f"below the {fmt_money(facts.required_spend)} needed ({int(facts.spend_ratio * 100)}% of your "
+                        "your average monthly spend over the last 3 months is "
+                        f"{fmt_money(p.avg_monthly_spend_3m)}, "
+                        f"below the {fmt_money(facts.required_spend)} needed "
+                        f"({int(facts.spend_ratio * 100)}% of your "
                         f"limit); once it reaches that you can apply",
                     )
                 )
@@ -676,9 +684,11 @@ class LimitIncreaseFlow:
         values = [jsonable(d), days, *facts.values()]
         if d.status == "approved" and d.new_limit is not None and d.until is not None:
             text = ctx.pick(
-                f"审批通过：您的临时额度已调整为{fmt_money(d.new_limit)}，有效期至{fmt_date(d.until, 'zh')}（{days}天），"
+                f"审批通过：您的临时额度已调整为{fmt_money(d.new_limit)}，"
+                f"有效期至{fmt_date(d.until, 'zh')}（{days}天），"
                 f"到期后恢复为{fmt_money(d.current_limit)}。",
-                f"Approved: your temporary limit is now {fmt_money(d.new_limit)} until {fmt_date(d.until, 'en')} "
+                f"Approved: your temporary limit is now {fmt_money(d.new_limit)} until "
+                f"{fmt_date(d.until, 'en')} "
                 f"({days} days); after that it returns to {fmt_money(d.current_limit)}.",
             )
             draft = Draft(
@@ -695,11 +705,13 @@ class LimitIncreaseFlow:
         if d.status == "pending":
             business_days = int(ctx.schedule.get("credit_limit.permanent.decision_business_days"))
             text = ctx.pick(
-                f"您的固定额度申请已提交，申请编号{d.case_id}，申请额度{fmt_money(d.new_limit or Decimal(0))}。"
+                f"您的固定额度申请已提交，申请编号{d.case_id}，"
+                f"申请额度{fmt_money(d.new_limit or Decimal(0))}。"
                 f"我们会在{business_days}个工作日内"
                 + (f"（{fmt_date(due, 'zh')}前）" if due else "")
                 + "给出审批结果并通知您，结果以审批为准。",
-                f"Your application for a permanent limit of {fmt_money(d.new_limit or Decimal(0))} is submitted, "
+                f"Your application for a permanent limit of {fmt_money(d.new_limit or Decimal(0))} is "
+                "submitted, "
                 f"reference {d.case_id}. You'll have the decision within {business_days} business day"
                 + (f" (by {fmt_date(due, 'en')})" if due else "")
                 + "; approval is not guaranteed.",

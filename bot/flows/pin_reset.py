@@ -53,7 +53,8 @@ class PinResetFlow:
                 + ("" if shared else "；明光银行不会索要您的密码，请勿在聊天中发送")
                 + "。"
                 + ("" if _LOCKED.search(text) else f"连续输错{lock}次会锁定到第二天。"),
-                "You set or change your PIN yourself in the app; if you've forgotten it, the app lets you set a new "
+                "You set or change your PIN yourself in the app; if you've forgotten it, the app lets you "
+                "set a new "
                 "one after verifying it's you."
                 + (
                     ""

@@ -140,8 +140,10 @@ class ReplacementFlow:
         ]
         text = lead + ctx.pick(
             f"请确认：为尾号{card.last4}的卡片补发新卡，{name}（{days}），费用{cost}。新卡卡号不同，下单后原卡停止使用，收到新卡后请激活。",
-            f"Please confirm: a new card to replace the one ending {card.last4}, {name.lower()} delivery ({days}), "
-            f"cost {cost}. The new card has a new number; the current card stops working once it's ordered, and "
+            f"Please confirm: a new card to replace the one ending {card.last4}, {name.lower()} delivery "
+            f"({days}), "
+            f"cost {cost}. The new card has a new number; the current card stops working once it's "
+            "ordered, and "
             f"you activate the new one when it arrives.",
         )
         cards = [
@@ -215,12 +217,15 @@ class ReplacementFlow:
             )
         total = rep.fee + rep.delivery_fee
         text = ctx.pick(
-            f"新卡已下单：{'加急' if delivery == 'express' else '普通'}寄送，预计{fmt_date(rep.eta_from, 'zh')}至{fmt_date(rep.eta_to, 'zh')}"
-            f"送达（{rep.address_masked}），运单号{rep.tracking_no}，费用{'免费' if total == 0 else fmt_money(total)}。"
+            f"新卡已下单：{'加急' if delivery == 'express' else '普通'}寄送，"
+            f"预计{fmt_date(rep.eta_from, 'zh')}至{fmt_date(rep.eta_to, 'zh')}"
+            f"送达（{rep.address_masked}），运单号{rep.tracking_no}，"
+            f"费用{'免费' if total == 0 else fmt_money(total)}。"
             f"新卡卡号不同，收到后请在App中激活，并更新绑定在其他平台的卡号。",
             f"Your new card is ordered by {delivery} delivery, expected {fmt_date(rep.eta_from, 'en')}–"
             f"{fmt_date(rep.eta_to, 'en')} ({rep.address_masked}), tracking number {rep.tracking_no}, cost "
-            f"{'free' if total == 0 else fmt_money(total)}. It has a new number: activate it in the app when it "
+            f"{'free' if total == 0 else fmt_money(total)}. It has a new number: activate it in the app "
+            "when it "
             f"arrives and update it wherever your old card was saved.",
         )
         return ended(
