@@ -35,7 +35,7 @@ export function createChatPane(chat, app) {
     h('span', { text: t('close') }));
   const header = h('header', { class: 'chat-head' },
     h('div', { class: 'chat-id' }, title, facts), h('div', { class: 'chat-actions' }, handbackBtn, closeBtn));
-  const list = h('ol', { class: 'timeline', aria: { label: t('transcript'), live: 'polite', relevant: 'additions' } });
+  const list = h('ol', { class: 'timeline', aria: { label: t('transcript') } });
   const scroller = h('div', { class: 'timeline-scroll' }, list);
   const blocked = h('div', { class: 'blocked', role: 'alert', hidden: true });
 

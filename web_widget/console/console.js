@@ -116,6 +116,9 @@ function startDesk(session) {
     renderTabs();
   });
   d.on('claimed', (chat) => select(chat.id, true));
+  d.on('customer-message', ({ chat, text }) => {
+    app.live.textContent = `${customerName(chat)}: ${text}`;
+  });
   d.on('blocked', ({ chat, rules, text }) => app.panes.get(chat.id)?.showBlocked(rules, text));
   d.on('undelivered', ({ chat, text }) => {
     app.panes.get(chat.id)?.restore(text);
@@ -148,8 +151,9 @@ function renderShell() {
   app.chatArea = h('div', { class: 'chat-area' });
   app.caseEl = h('aside', { class: 'casefile', aria: { label: t('caseFile') } });
   app.toast = h('div', { class: 'toast', role: 'alert', hidden: true });
+  app.live = h('div', { class: 'sr', aria: { live: 'polite', atomic: 'true' } });
   clear(root).append(app.top, h('div', { class: 'desk' }, app.queueEl,
-    h('main', { class: 'work' }, app.tabs, app.chatArea), app.caseEl), app.toast);
+    h('main', { class: 'work' }, app.tabs, app.chatArea), app.caseEl), app.toast, app.live);
   renderTop();
   renderQueue();
   renderTabs();

@@ -105,6 +105,7 @@ function sources(citations, ctx) {
         c.section ? h('p', { class: 'source-section', text: t('sourceSection', { section: String(c.section) }) }) : '',
         c.snippet ? h('blockquote', { class: 'source-snippet', text: String(c.snippet) }) : '',
       );
+      if (open) detail.scrollIntoView({ block: 'nearest' });
     });
     return chip;
   });
