@@ -220,7 +220,8 @@ def flow_status(reply: dict[str, object]) -> object:
 async def test_duplicated_confirmation_applies_once(server: LiveServer) -> None:
     cid = await fresh_customer(server, "C001")
     chat = await Chat.open(server, cid, "zh")
-    confirm = await chat.say("临时提到4万，用30天")
+    confirm = await chat.say("临时提额到4万，30天")  # everything up front: straight to the confirmation
+    assert_flow(confirm, FLOW, step="confirm")
     done, again = await duplicate_confirmation(server, chat, confirm_button(confirm))
     assert_flow(done, FLOW, "completed")
     (refused,) = again
