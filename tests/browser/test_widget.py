@@ -145,6 +145,8 @@ def test_keyboard_only_use_of_the_widget(server: LiveServer, new_tab: Callable[.
     page = tab.page
     page.goto(server.http + "/")
     expect(page.locator(f"{CHAT} .launcher")).to_be_visible()
+    expect(page.locator("#card-amount")).not_to_have_text("—")
+    tab.shot("demo-home-zh")
 
     for _ in range(12):
         page.keyboard.press("Tab")
