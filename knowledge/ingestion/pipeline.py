@@ -96,8 +96,11 @@ async def ingest(
     """Bring the index in ``config.index_dir`` up to date with the articles.
 
     Raises ``ArticleError`` (naming the file) for a broken article, ``EmbeddingUnavailable``
-    when the embedder fails, ``IndexUnavailable`` when the vector store cannot be reached;
-    in every case the previous index is left untouched.
+    when the embedder fails, ``IndexUnavailable`` when the vector store cannot be reached.
+    Articles are validated and vectors computed before anything is written, and readers
+    follow the manifest, which is replaced last; so a failure leaves them the previous
+    index. (A vector store that fails part-way through its writes is repaired by the next
+    ingest: the article hashes still differ, or its chunk count no longer matches.)
     """
     started = time.perf_counter()
     sources = await asyncio.to_thread(load_sources, config.articles_dir)
