@@ -19,7 +19,7 @@ _P_SECRET: Final = 25
 _CVV_TERM = re.compile(
     r"cvv2?|cvc2?|cvn2?|(?<![a-z])(?:cid|csc)(?![a-z])|card (?:security|verification) (?:code|value|number)"
     r"|security code|安全码|卡片验证码|(?:卡片?)?背(?:面|后)的?(?:后|末|最后)?[三3](?:位|个)(?:数字|数|码)?"
-    r"|末[三3]位|three digits on the back|3[- ]digit (?:security )?code|code on the back",
+    r"|末[三3]位|(?:three|3)[- ]digits? (?:code )?on the back|3[- ]digit (?:security )?code|code on the back",
     re.I,
 )
 _AUTH_TERM = re.compile(
