@@ -142,10 +142,27 @@ def _tool(ctx: TurnContext, name: str, fn: AccountAnswer, description: str, runs
     )
 
 
+INTERNAL_KEYS = frozenset({"id", "customer_id", "card_id", "source_id", "replaced_by"})
+
+
 def tool_result(draft: Draft) -> str:
-    """What the model reads back from a tool: the offline wording and the data behind it."""
-    data: Any = jsonable(draft.tool_values)
-    return json.dumps({"text": draft.text, "data": data}, ensure_ascii=False, default=str)
+    """What the model reads back from a tool: the offline wording and the data behind it.
+
+    Internal identifiers stay out (the model needs figures, not keys): data minimisation.
+    """
+    return json.dumps(
+        {"text": draft.text, "data": _without_ids(jsonable(draft.tool_values))},
+        ensure_ascii=False,
+        default=str,
+    )
+
+
+def _without_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k not in INTERNAL_KEYS}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
 
 
 async def run_tool_calls(done: Completion, tools: Sequence[BaseTool]) -> tuple[list[BaseMessage], list[str]]:

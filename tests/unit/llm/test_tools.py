@@ -33,6 +33,11 @@ async def test_account_answer_calls_the_tool_and_phrases_its_result(
     assert {t["function"]["name"] for t in first["tools"]} >= {"statement", "transactions", "limit", "points"}
     result = json.loads(tool_messages(fake, 1)[0])
     assert result["text"] == offline.text
+    statement = offline.tool_values[0]
+    assert statement["card_id"] not in tool_messages(fake, 1)[0], (
+        "internal ids stay out of the model's context"
+    )
+    assert result["data"][0]["balance"] == statement["balance"]
     assert draft.text == offline.text and draft.handled == "account" and draft.meta["by"] == "llm"
     assert draft.cards == offline.cards, "the bill card stays"
     assert draft.meta["llm_usage"]["calls"] == 2
