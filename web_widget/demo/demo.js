@@ -77,7 +77,10 @@ function dateText(iso, locale) {
   return locale === 'zh-CN' ? `${d.getMonth() + 1}月${d.getDate()}日` : d.toLocaleDateString('en-US', { month: 'short', day: 'numeric' });
 }
 
+let shown = 0;
+
 async function showCustomer(c, locale) {
+  const generation = ++shown;
   const text = applyText(locale);
   const name = locale === 'zh-CN' ? c.display_name : c.display_name_en || c.display_name;
   document.getElementById('greeting').textContent = fill(text.greeting, { name });
@@ -91,6 +94,7 @@ async function showCustomer(c, locale) {
   const res = await fetch(`/api/v1/demo/customers/${encodeURIComponent(c.id)}/state`);
   if (!res.ok) return;
   const state = await res.json();
+  if (generation !== shown) return; // another customer was picked meanwhile
   const card = state.cards?.[0];
   const stmt = state.statements?.[0];
   if (card) {
@@ -131,9 +135,8 @@ async function main() {
     return `${c.id} · ${name} · ${TEXT[loc].tiers[c.tier] || c.tier}`;
   };
   clear(select).append(...customers.map((c) => h('option', { value: c.id, selected: c.id === choice.id, text: label(c, locale) })));
-  select.disabled = false;
   const byId = new Map(customers.map((c) => [c.id, c]));
-  await showCustomer(byId.get(choice.id) || customers[0], locale);
+  // The listener is in place before the switcher is enabled, so no early change is lost.
   select.addEventListener('change', async () => {
     const c = byId.get(select.value);
     const next = c.preferred_locale === 'en-US' ? 'en-US' : 'zh-CN';
@@ -148,6 +151,8 @@ async function main() {
     await showCustomer(c, next);
     document.dispatchEvent(new CustomEvent('cardcare-demo:switched', { detail: { id: c.id, locale: next } }));
   });
+  select.disabled = false;
+  await showCustomer(byId.get(choice.id) || customers[0], locale);
 }
 
 main();
