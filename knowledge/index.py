@@ -223,7 +223,9 @@ def read_snapshot(config: KnowledgeConfig, manifest: Manifest, analyzer: TextAna
         )
         keyword = KeywordIndex.load(directory, analyzer)
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise IndexIncompatible(f"keyword index {directory} is unreadable ({exc}); {REBUILD_HINT}") from exc
+        raise IndexIncompatible(
+            f"keyword index {directory} is unreadable ({exc}); run `cardcare ingest` to rebuild it"
+        ) from exc
     return Snapshot(
         chunks=chunks,
         vectors=vectors,

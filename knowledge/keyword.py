@@ -211,6 +211,11 @@ class KeywordIndex:
     def load(cls, directory: Path, analyzer: TextAnalyzer) -> KeywordIndex:
         """Read an index written by :meth:`save`."""
         info = json.loads((directory / "keyword.json").read_text(encoding="utf-8"))
+        if info.get("analyzer_version") != ANALYZER_VERSION:
+            # Query tokens must be made the way the index's were.
+            raise ValueError(
+                f"built by analyzer {info.get('analyzer_version')!r}, this is {ANALYZER_VERSION}"
+            )
         parts: dict[str, tuple[bm25s.BM25, np.ndarray]] = {}
         for locale in info["locales"]:
             bm25 = bm25s.BM25.load(str(directory / locale))

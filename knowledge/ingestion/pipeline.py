@@ -41,7 +41,7 @@ from knowledge.index import (
 )
 from knowledge.ingestion.chunking import CHUNKER_VERSION, MAX_WEIGHT
 from knowledge.ingestion.loader import Source, load_sources
-from knowledge.keyword import KeywordIndex, TextAnalyzer
+from knowledge.keyword import ANALYZER_VERSION, KeywordIndex, TextAnalyzer
 from knowledge.ports import Embedder, VectorStore
 from knowledge.settings import KnowledgeConfig
 from knowledge.stores import open_vector_store
@@ -135,7 +135,7 @@ def index_is_stale(config: KnowledgeConfig) -> bool:
     expected = build_key(config, name, dim)
     if dim is None:  # an endpoint's dimension is only known after a call
         expected["dim"] = manifest.build_key.get("dim")
-    if dict(manifest.build_key) != expected:
+    if dict(manifest.build_key) != expected or manifest.extra.get("analyzer") != ANALYZER_VERSION:
         return True
     if not (config.index_dir / SNAPSHOTS / manifest.snapshot / "vectors.npy").exists():
         return True
@@ -184,6 +184,7 @@ async def _ingest_locked(
     await asyncio.to_thread(write_snapshot, config, name, snapshot)
     manifest = Manifest(
         build_key=key,
+        extra={"analyzer": ANALYZER_VERSION},
         snapshot=name,
         chunk_count=len(snapshot.chunks),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),

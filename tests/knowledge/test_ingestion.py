@@ -14,6 +14,7 @@ import pytest
 
 from knowledge import (
     EmbeddingUnavailable,
+    IndexIncompatible,
     IndexUnavailable,
     KnowledgeConfig,
     index_is_stale,
@@ -354,3 +355,22 @@ async def test_shipped_articles_ingest_and_each_is_found_by_its_own_title(tmp_pa
             assert article.id in [p.article_id for p in passages], article.path
     finally:
         await retriever.close()
+
+
+async def test_an_index_from_another_analyzer_is_refreshed_without_reembedding(
+    hash_config: KnowledgeConfig,
+) -> None:
+    await ingest(hash_config)
+    manifest = json.loads(hash_config.manifest_path.read_text())
+    hash_config.manifest_path.write_text(json.dumps({**manifest, "extra": {"analyzer": 0}}))
+    keyword_info = hash_config.index_dir / SNAPSHOTS / manifest["snapshot"] / "keyword" / "keyword.json"
+    keyword_info.write_text(json.dumps({**json.loads(keyword_info.read_text()), "analyzer_version": 0}))
+    assert index_is_stale(hash_config)
+    with pytest.raises(IndexIncompatible, match="cardcare ingest"):
+        await open_retriever(hash_config)
+    embedder = CountingEmbedder()
+    report = await ingest(hash_config, embedder=embedder)
+    assert embedder.documents == [] and not report.rebuilt
+    assert not index_is_stale(hash_config)
+    retriever = await open_retriever(hash_config)
+    await retriever.close()
