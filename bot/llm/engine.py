@@ -42,7 +42,7 @@ from bot.llm.openai_compat import OpenAICompatChatModel
 from bot.llm.prompting import block, json_block, leaks_prompt, load_prompt, system_message
 from bot.llm.streaming import Accept, SentenceGate
 from bot.llm.structured import SCHEMA_NAME, UNDERSTANDING_SCHEMA, merge_understanding, parse_understanding
-from bot.llm.tools import ToolRun, account_tools, run_tool_calls, tool_schemas
+from bot.llm.tools import ToolRun, account_tools, run_tool_calls, tool_schemas, without_ids
 from bot.nlu import DEFAULT_CONFIDENCE_THRESHOLD, Understanding
 from bot.router import route
 from bot.turn import TurnContext
@@ -238,7 +238,7 @@ class LLMEngine:
         system, version = system_message("regenerate", problems="\n".join(f"- {p}" for p in problems) or "-")
         data = [*[block("passage", p) for p in draft.passages]]
         if draft.tool_values:
-            data.append(json_block("account_data", {"values": jsonable(draft.tool_values)}))
+            data.append(json_block("account_data", {"values": without_ids(jsonable(draft.tool_values))}))
         data += [block("customer_message", str(llm.get("question") or "")), block("previous_reply", previous)]
         messages: list[BaseMessage] = [SystemMessage(system), HumanMessage("\n\n".join(data))]
         try:

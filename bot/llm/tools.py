@@ -151,17 +151,18 @@ def tool_result(draft: Draft) -> str:
     Internal identifiers stay out (the model needs figures, not keys): data minimisation.
     """
     return json.dumps(
-        {"text": draft.text, "data": _without_ids(jsonable(draft.tool_values))},
+        {"text": draft.text, "data": without_ids(jsonable(draft.tool_values))},
         ensure_ascii=False,
         default=str,
     )
 
 
-def _without_ids(value: Any) -> Any:
+def without_ids(value: Any) -> Any:
+    """``value`` without the keys in :data:`INTERNAL_KEYS`, at any depth."""
     if isinstance(value, dict):
-        return {k: _without_ids(v) for k, v in value.items() if k not in INTERNAL_KEYS}
+        return {k: without_ids(v) for k, v in value.items() if k not in INTERNAL_KEYS}
     if isinstance(value, list):
-        return [_without_ids(v) for v in value]
+        return [without_ids(v) for v in value]
     return value
 
 
