@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Final
 
-from bot.guardrails.detection import Candidate
+from bot.guardrails.detection import Candidate, PiiKind
 
 SECRET_TOKEN: Final = "[redacted]"
 _P_SECRET: Final = 25
@@ -118,7 +118,7 @@ def _cvv(text: str) -> Iterator[Candidate]:
 
 def _auth_values(text: str) -> Iterator[Candidate]:
     for term in _AUTH_TERM.finditer(text):
-        kind = term.lastgroup or "pin"
+        kind: PiiKind = "otp" if term["otp"] else "password" if term["password"] else "pin"
         if kind != "otp":
             connected = _CONNECTED_VALUE.match(text, term.end())
             if connected and _is_password(connected["value"]):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -37,13 +38,13 @@ class GuardContext:
     """
 
     grounding: GroundingSources | None = None
-    decisions: frozenset[str] = frozenset()
-    other_customer_markers: tuple[str, ...] = ()
+    decisions: AbstractSet[str] = frozenset()
+    other_customer_markers: Sequence[str] = ()
     in_confirmed_flow: bool = False
     intent: str | None = None
     apr_by_periods: Mapping[int, Decimal] = field(default_factory=lambda: MappingProxyType({}))
     daily_rate_apr: Decimal | None = None
-    declined_offers: frozenset[str] = frozenset()
+    declined_offers: AbstractSet[str] = frozenset()
     customer_shared_secret: bool = False
 
     def __post_init__(self) -> None:

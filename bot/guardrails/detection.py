@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
+
+PiiKind = Literal[
+    "card_number",
+    "bank_account",
+    "cn_resident_id",
+    "cvv",
+    "card_expiry",
+    "pin",
+    "password",
+    "otp",
+    "cn_mobile",
+    "cn_landline",
+    "phone",
+    "email",
+]
 
 
 class Candidate(NamedTuple):
     """A detector's proposal; overlapping proposals are settled by ``priority``."""
 
-    kind: str
+    kind: PiiKind
     start: int
     end: int
     masked: str

@@ -125,11 +125,14 @@ _IGNORED = re.compile(
 _DATE = re.compile(
     r"(?<!\d)(?P<y>(?:19|20)\d{2})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?!\d)"
     r"|(?:(?P<zy>(?:19|20)\d{2})\s?年\s?)?(?<!\d)(?P<zm>\d{1,2})\s?月\s?(?P<zd>\d{1,2})\s?[日号]"
-    rf"|\b(?P<em>{_MONTH_RE})\.?\s+(?P<ed>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<ey>(?:19|20)\d{{2}}))?"
+    # "APR 18.25%" is a rate, not April 18: the upper-case acronym and a day followed by a decimal are excluded
+    rf"|\b(?-i:(?!APR\b))(?P<em>{_MONTH_RE})\.?\s+(?P<ed>\d{{1,2}})(?:st|nd|rd|th)?\b(?![.,]?\d|\s?%)"
+    rf"(?:,?\s+(?P<ey>(?:19|20)\d{{2}}))?"
     rf"|\b(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<fm>{_MONTH_RE})\b\.?(?:,?\s+(?P<fy>(?:19|20)\d{{2}}))?",
     re.I,
 )
 _TIME = re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-4]):(?P<mi>[0-5]\d)(?![\d:])")
+_PERCENT_SCALE: Final = {"百分之": Decimal(1), "千分之": Decimal("0.1"), "万分之": Decimal("0.01")}
 _PERCENT_WORDS = re.compile(rf"(?P<scale>百分之|千分之|万分之)(?P<n>\d+(?:\.\d+)?|[{_CN}]+)")
 _NUMBER = re.compile(
     r"(?P<cur>¥|RMB\s?|CNY\s?|US\$|\$)?(?<![\d.])(?P<n>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?(?![\d])"
@@ -184,10 +187,12 @@ def cn_numeral(text: str) -> int:
 def plain(value: Decimal) -> Decimal:
     """``Decimal("20.00")`` and ``Decimal("2E+1")`` both become ``Decimal("20")``: one form per value."""
     value = value.normalize()
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
+    exponent = value.as_tuple().exponent
+    return value.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else value
 
 
 def _date_of(m: re.Match[str]) -> PartialDate | None:
+    year: int | None
     if m["y"]:
         year, month, day = int(m["y"]), int(m["m"]), int(m["d"])
     elif m["zm"]:
@@ -217,11 +222,22 @@ class _Extractor:
     def take(self, start: int, end: int) -> None:
         self.taken[start:end] = b"\x01" * (end - start)
 
-    def add(self, start: int, end: int, kind: FigureKind, value: Decimal | None, **extra: object) -> None:
+    def add(
+        self,
+        start: int,
+        end: int,
+        kind: FigureKind,
+        value: Decimal | None,
+        *,
+        unit: str | None = None,
+        date: PartialDate | None = None,
+        time: tuple[int, int] | None = None,
+    ) -> None:
         o_start, o_end = self.norm.span(start, end)
+        text = self.original[o_start:o_end]
         figure = Figure(
-            kind=kind, value=value, start=o_start, end=o_end, text=self.original[o_start:o_end], **extra
-        )  # type: ignore[arg-type]  # extra holds only Figure's optional fields
+            kind=kind, value=value, start=o_start, end=o_end, text=text, unit=unit, date=date, time=time
+        )
         self.figures.append((start, end, figure))
         self.take(start, end)
 
@@ -250,7 +266,7 @@ class _Extractor:
                 continue
             raw = m["n"]
             value = Decimal(raw) if raw[0].isdigit() else Decimal(cn_numeral(raw))
-            scale = {"百分之": 1, "千分之": Decimal("0.1"), "万分之": Decimal("0.01")}[m["scale"]]
+            scale = _PERCENT_SCALE[m["scale"]]
             self.add(m.start(), m.end(), "percent", plain(value * scale), unit="percent")
 
     def numbers(self) -> None:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Final, Literal, get_args
+from typing import Final, get_args
 
 from bot.guardrails.authdata import SECRET_TOKEN, find_secrets
 from bot.guardrails.checksums import (
@@ -26,23 +26,9 @@ from bot.guardrails.checksums import (
     luhn_valid,
     resident_id_valid,
 )
-from bot.guardrails.detection import Candidate
+from bot.guardrails.detection import Candidate, PiiKind
 from bot.guardrails.normalize import NormalizedText, normalize
 
-PiiKind = Literal[
-    "card_number",
-    "bank_account",
-    "cn_resident_id",
-    "cvv",
-    "card_expiry",
-    "pin",
-    "password",
-    "otp",
-    "cn_mobile",
-    "cn_landline",
-    "phone",
-    "email",
-]
 PII_KINDS: Final[frozenset[str]] = frozenset(get_args(PiiKind))
 SECRET_KINDS: Final[frozenset[str]] = frozenset({"cvv", "card_expiry", "pin", "password", "otp"})
 
@@ -304,7 +290,7 @@ def _find(norm: NormalizedText, today: date) -> list[PiiFinding]:
                 kind=cand.kind,
                 start=start,
                 end=end,
-                masked=cand.masked,  # type: ignore[arg-type]
+                masked=cand.masked,
                 is_validated=cand.is_validated,
             )
         )

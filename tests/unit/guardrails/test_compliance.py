@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.guardrails import GroundingSources, GuardContext, Severity, check, rewrite, strictest
 from bot.guardrails.compliance import parse_rules
 from bot.guardrails.document import RuleDataError
+from knowledge.fees import load_fee_schedule
 
 APRS = {3: Decimal("0.1345"), 6: Decimal("0.1426"), 12: Decimal("0.1431"), 24: Decimal("0.1454")}
+SCHEDULE = load_fee_schedule()
+FULL_CONTEXT = GuardContext(
+    grounding=GroundingSources.build(numbers=SCHEDULE.figures(), times=["08:00", "22:00"]),
+    apr_by_periods={plan.periods: plan.apr for plan in SCHEDULE.installment_plans()},
+    daily_rate_apr=SCHEDULE.dec("billing.purchase_annual_rate"),
+)
+
+ORDINARY_REPLIES = yaml.safe_load(
+    (Path(__file__).parent / "ordinary_replies.yaml").read_text(encoding="utf-8")
+)
 
 
 def ids(
@@ -19,9 +32,12 @@ def ids(
     return {v.rule_id for v in check(text, locale=locale, actor=actor, context=context)}  # type: ignore[arg-type]
 
 
-def test_check_passes_an_ordinary_reply() -> None:
-    reply = "您本期账单的到期还款日是账单日后20天，可在App中查看明细并设置自动还款。"
-    assert check(reply, locale="zh", actor="bot") == []
+@pytest.mark.parametrize(
+    ("locale", "reply"), [(locale, r) for locale, replies in ORDINARY_REPLIES.items() for r in replies]
+)
+def test_check_passes_ordinary_replies_with_full_context(locale: str, reply: str) -> None:
+    assert check(reply, locale=locale, actor="bot", context=FULL_CONTEXT) == []
+    assert check(reply, locale=locale, actor="agent", context=FULL_CONTEXT) == []
 
 
 def test_check_applies_bot_only_rules_to_the_bot_only() -> None:

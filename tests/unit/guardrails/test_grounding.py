@@ -42,6 +42,8 @@ def values(text: str) -> list[tuple[str, Decimal | PartialDate | tuple[int, int]
         ("08:00–22:00", [("time", (8, 0)), ("time", (22, 0))]),
         ("每月5日", [("day_of_month", Decimal(5))]),
         ("the 15th", [("day_of_month", Decimal(15))]),
+        ("(APR 18.25%)", [("percent", Decimal("18.25"))]),
+        ("due Apr 18", [("date", PartialDate(None, 4, 18))]),
     ],
 )
 def test_extract_figures_reads_each_form(text: str, expected: list[tuple[str, object]]) -> None:

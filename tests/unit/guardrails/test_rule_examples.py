@@ -7,6 +7,7 @@ examples in each of its languages does not load, so adding a rule means adding t
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
@@ -16,7 +17,7 @@ from bot.guardrails.compliance import Rule, RuleExample
 RULES = load_rules()
 
 
-def _cases(kind: str) -> list[object]:
+def _cases(kind: str) -> Sequence[object]:
     cases = []
     for rule in RULES:
         examples = rule.hit_examples if kind == "hit" else rule.pass_examples
