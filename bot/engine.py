@@ -324,7 +324,7 @@ class ChatEngine:
                 draft = await self.p.llm.answer(ctx, text, passages, draft)
             except LLMUnavailable:
                 ctx.record("llm_fallback", step="answer")
-        if offer and offer in FLOWS:
+        if offer and offer in FLOWS and not (ctx.state.flow and ctx.state.flow["id"] == offer):
             draft.cards.append({"type": "choices", "id": f"offer-{offer}-{ctx.seq}", "options": [
                 {"label": _offer_label(offer, ctx.lang), "action_id": "flow.start", "values": {"flow": offer}}]})
             ctx.record("flow", flow=offer, event="offered", segment=customer.segment,

@@ -123,7 +123,7 @@ class HandoffBridge:
         actions = [ActionRecord(name=a["kind"], result=a.get("summary") or a["kind"],
                                 at=datetime.fromisoformat(a["at"])) for a in state.actions]
         articles = [ArticleRef(id=c["article_id"], title=c["title"]) for c in state.citations]
-        txns = await self._relevant_transactions(ctx, state)
+        txns = await self._relevant_transactions(ctx, state, ask.txn_ids)
         topic = ask.reason if ask.reason in ("card.lost_stolen", "fraud.dispute") else (
             ctx.u.intent if ctx.u else None)
         if ask.reason == "unrecognised_transaction":
@@ -145,9 +145,10 @@ class HandoffBridge:
             next_steps=tuple(_next_steps(ask, state)),
         )
 
-    async def _relevant_transactions(self, ctx: TurnContext, state: ConversationState) -> list[TransactionRef]:
+    async def _relevant_transactions(self, ctx: TurnContext, state: ConversationState,
+                                     disputed: tuple[str, ...] = ()) -> list[TransactionRef]:
         wanted = {str(v) for f in ([state.flow] if state.flow else []) for k, v in f.get("slots", {}).items()
-                  if k in ("txn", "source")}
+                  if k in ("txn", "source")} | set(disputed)
         since = ctx.today() - timedelta(days=14)
         try:
             txns = await ctx.cards.transactions(ctx.customer_id, None, since=since, limit=8)
@@ -161,7 +162,8 @@ class HandoffBridge:
                 continue
             seen.add(t.id)
             out.append(TransactionRef(id=t.id, posted_on=t.posted_on, merchant=t.merchant, amount=str(t.amount),
-                                      note="customer disputes this" if t.id in wanted else None))
+                                      note="customer disputes this" if t.id in disputed or t.id in wanted
+                                      else None))
         return out[:10]
 
     # -- handoff ports (ConversationGateway) -------------------------------------------------
@@ -183,6 +185,8 @@ class HandoffBridge:
 
         await self.conversations.update_state(conversation_id, change)
         data = {"status": status, **{k: v for k, v in details.items() if v is not None}}
+        if "eta_seconds" in data:  # the customer protocol's name (docs/protocol.md)
+            data["eta_s"] = data.pop("eta_seconds")
         if status == "closed":
             # The customer protocol's flag: ask for a 1-5 rating (docs/protocol.md).
             data["csat"] = bool(details.get("csat", True))

@@ -44,6 +44,8 @@ class HandoffAsk:
     priority: int
     skills: tuple[str, ...] = ()
     note: str = ""
+    txn_ids: tuple[str, ...] = ()
+    """Transactions the person must look at (marked in the context package)."""
 
 
 @dataclass(slots=True, kw_only=True)

@@ -558,7 +558,8 @@ class DisputeFlow:
         return ended(
             Draft(text=text, handled="flow", tool_values=[jsonable(t), jsonable(case), days]),
             "handoff",
-            handoff=HandoffAsk(reason="unrecognised_transaction", priority=1, skills=("risk",), note=summary),
+            handoff=HandoffAsk(reason="unrecognised_transaction", priority=1, skills=("risk",), note=summary,
+                               txn_ids=(t.id,)),
             action={"kind": "fraud_reported", "case_id": case.id, "summary": summary},
         )
 
@@ -576,6 +577,7 @@ class DisputeFlow:
                 priority=1,
                 skills=("risk",),
                 note=f"{note}; disputed {t.amount} at {t.merchant} {t.posted_on.isoformat()}",
+                txn_ids=(t.id,),
             ),
         )
 

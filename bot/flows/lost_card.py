@@ -77,7 +77,8 @@ class LostCardFlow:
                                                               "\"where is my new card\" for tracking."),
                                handled="flow"), "completed", action=action)
         fs["step"] = "delivery"
-        draft = self._delivery_offer(ctx, fs, card, customer.masked_address)
+        draft = self._delivery_offer(ctx, fs, card, customer.masked_address,
+                                     await ctx.cards.replacements(ctx.customer_id))
         draft.text = "".join(parts) + draft.text
         if ctx.u and "fraud_risk" in ctx.u.signals:
             draft.text += ctx.pick("您提到可能有被盗刷的交易，补卡完成后我会帮您逐笔核对。",
@@ -86,13 +87,15 @@ class LostCardFlow:
             fs["slots"]["then_dispute"] = True
         return FlowResult(draft=draft, state=fs, action=action)
 
-    def _delivery_offer(self, ctx: TurnContext, fs: dict[str, Any], card: Card, address: str) -> Draft:
+    def _delivery_offer(self, ctx: TurnContext, fs: dict[str, Any], card: Card, address: str,
+                        replacements: list[Any]) -> Draft:
         schedule = ctx.schedule
         today = ctx.today()
         options = []
         lines = []
         values: list[Any] = []
-        doc = {"replacements": [], "cards": []}
+        # Earlier replacements of this card year decide whether this one is free.
+        doc = {"replacements": [jsonable(r) for r in replacements], "cards": []}
         for delivery in ("standard", "express"):
             fee, delivery_fee = replacement_fees(doc, jsonable(card), delivery, today, schedule)
             span = schedule.get(f"card.delivery.{delivery}_business_days")
@@ -129,7 +132,8 @@ class LostCardFlow:
             fs["step"] = "delivery"
             customer = await ctx.customer()
             card = next(c for c in await ctx.cards.cards(ctx.customer_id) if c.id == fs["slots"]["card"])
-            return FlowResult(draft=self._delivery_offer(ctx, fs, card, customer.masked_address), state=fs)
+            return FlowResult(draft=self._delivery_offer(ctx, fs, card, customer.masked_address,
+                                     await ctx.cards.replacements(ctx.customer_id)), state=fs)
         delivery = inp.values.get("delivery") if inp.action_id == "lostcard.delivery" else (u.slots.delivery if u else None)
         if delivery in ("standard", "express"):
             return await self._order(ctx, fs, str(delivery))
@@ -192,6 +196,7 @@ class LostCardFlow:
                                        "order the new card."), handled="flow")
         customer = await ctx.customer()
         card = next(c for c in await ctx.cards.cards(ctx.customer_id) if c.id == fs["slots"]["card"])
-        draft = self._delivery_offer(ctx, fs, card, customer.masked_address)
+        draft = self._delivery_offer(ctx, fs, card, customer.masked_address,
+                                     await ctx.cards.replacements(ctx.customer_id))
         draft.text = ctx.pick("您的卡已冻结。", "Your card is frozen.") + draft.text
         return draft
