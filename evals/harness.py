@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -511,23 +511,3 @@ def is_language(text: str, lang: str) -> bool:
     """
     share = cjk_share(text)
     return share >= 0.3 if lang == "zh" else share <= 0.15
-
-
-def demo_markers(
-    customers: Iterable[dict[str, Any]], states: dict[str, dict[str, Any]]
-) -> dict[str, list[str]]:
-    """Per demo customer: the names, card last-4s, phone and e-mail that identify them."""
-    out: dict[str, list[str]] = {}
-    for customer in customers:
-        cid = str(customer["id"])
-        state = states.get(cid) or {}
-        profile = state.get("customer") or {}
-        marks = [
-            customer.get("display_name"),
-            customer.get("display_name_en"),
-            profile.get("phone"),
-            profile.get("email"),
-        ]
-        marks += [card.get("last4") for card in state.get("cards") or []]
-        out[cid] = [str(m) for m in marks if m]
-    return out
