@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Final, Literal
 
 from bot.guardrails.normalize import normalize
@@ -114,18 +114,18 @@ _IGNORED = re.compile(
     r"|(?:尾号|末四位|后四位|末位|ending(?: in| with)?|ends? (?:in|with)"
     r"|last (?:4|four) digits(?: of [a-z ]{0,20})?)"
     r"\s*(?:是|为|:|are|is)?\s*\d{3,4}"  # masked suffixes
-    r"|\*+[ -]?\d{1,4}|\d+\*+\d*"  # masked numbers
+    r"|\*+[ -]?\d{1,4}|(?<!\d)\d+\*+\d*"  # masked numbers
     r"|(?m:^[ \t]*(?:\d{1,2}[.)、](?!\d)|\(\d{1,2}\)))"  # list markers
-    r"|(?<![a-z])v\d+(?:\.\d+)+|version \d+(?:\.\d+)*|\d+\.\d+\.\d+"  # versions
+    r"|(?<![a-z])v\d+(?:\.\d+)+|version \d+(?:\.\d+)*|(?<![\d.])\d+\.\d+\.\d+"  # versions
     # identifiers such as C002 or TK-2026-001 (but not RMB500)
     r"|(?<![A-Za-z])(?!(?:rmb|cny|usd|us)\$?\s?\d)[A-Za-z]+[-_#]?\d[A-Za-z0-9_-]*|#\d+"
-    r"|24/7|7\s?[x×*]\s?24|https?://\S+|\S+@\S+",
+    r"|24/7|7\s?[x×*]\s?24|https?://\S+|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+",
     re.I,
 )
 _DATE = re.compile(
     r"(?<!\d)(?P<y>(?:19|20)\d{2})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?!\d)"
     r"|(?:(?P<zy>(?:19|20)\d{2})\s?年\s?)?(?<!\d)(?P<zm>\d{1,2})\s?月\s?(?P<zd>\d{1,2})\s?[日号]"
-    # "APR 18.25%" is a rate, not April 18: the upper-case acronym and a day followed by a decimal are excluded
+    # "APR 18.25%" is a rate, not April 18: the acronym and a day followed by a decimal are excluded
     rf"|\b(?-i:(?!APR\b))(?P<em>{_MONTH_RE})\.?\s+(?P<ed>\d{{1,2}})(?:st|nd|rd|th)?\b(?![.,]?\d|\s?%)"
     rf"(?:,?\s+(?P<ey>(?:19|20)\d{{2}}))?"
     rf"|\b(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<fm>{_MONTH_RE})\b\.?(?:,?\s+(?P<fy>(?:19|20)\d{{2}}))?",
@@ -135,7 +135,7 @@ _TIME = re.compile(r"(?<![\d:])(?P<h>[01]?\d|2[0-4]):(?P<mi>[0-5]\d)(?![\d:])")
 _PERCENT_SCALE: Final = {"百分之": Decimal(1), "千分之": Decimal("0.1"), "万分之": Decimal("0.01")}
 _PERCENT_WORDS = re.compile(rf"(?P<scale>百分之|千分之|万分之)(?P<n>\d+(?:\.\d+)?|[{_CN}]+)")
 _NUMBER = re.compile(
-    r"(?P<cur>¥|RMB\s?|CNY\s?|US\$|\$)?(?<![\d.])(?P<n>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?(?![\d])"
+    r"(?P<cur>¥|RMB\s?|CNY\s?|US\$|\$)?(?<![\d.])(?P<n>\d{1,3}(?:,\d{3}){1,5}|\d{1,15})(?P<frac>\.\d{1,10})?(?![\d])"
     r"(?:\s?(?P<mult>万|千|百|亿|k(?![a-z])|K(?![a-z])))?",
 )
 # Possessive, so that 十万 is never read as 十 followed by the unit 万; a bare numeral counts only
@@ -188,7 +188,12 @@ def plain(value: Decimal) -> Decimal:
     """``Decimal("20.00")`` and ``Decimal("2E+1")`` both become ``Decimal("20")``: one form per value."""
     value = value.normalize()
     exponent = value.as_tuple().exponent
-    return value.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else value
+    if not isinstance(exponent, int) or exponent <= 0:
+        return value
+    try:
+        return value.quantize(Decimal(1))
+    except InvalidOperation:  # more digits than the context holds: keep the normalised form
+        return value
 
 
 def _date_of(m: re.Match[str]) -> PartialDate | None:

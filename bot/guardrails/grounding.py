@@ -39,7 +39,11 @@ _MAX_DEPTH: Final = 6
 
 
 def _q(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    """Rounded to two decimals (values too large to round stay as they are)."""
+    try:
+        return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

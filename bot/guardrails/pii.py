@@ -106,6 +106,7 @@ _ACCOUNT_CONTEXT = re.compile(r"账号|账户|帐号|帐户|户号|卡号|银行
 _ID_CONTEXT = re.compile(r"身份证|证件|身份号|(?<![a-z])id(?![a-z])|identity|resident", re.I)
 _CONTEXT_BEFORE, _CONTEXT_AFTER = 24, 12
 _OTHER_NUMBER = re.compile(r"[\d*]")
+_LAST_OTHER_NUMBER = re.compile(r"[\d*][^\d*]*$")
 
 # Priorities: a stronger validation wins an overlap.
 # A 15-digit legacy ID is only taken with an ID word next to it, so it outranks an Amex reading.
@@ -121,7 +122,8 @@ def _has_context(pattern: re.Pattern[str], text: str, start: int, end: int) -> b
     which is what makes redaction idempotent.
     """
     before = text[max(0, start - _CONTEXT_BEFORE) : start]
-    before = before[max((m.end() for m in _OTHER_NUMBER.finditer(before)), default=0) :]
+    last = _LAST_OTHER_NUMBER.search(before)
+    before = before[last.start() + 1 :] if last else before
     after = text[end : end + _CONTEXT_AFTER]
     stop = _OTHER_NUMBER.search(after)
     after = after[: stop.start()] if stop else after
@@ -145,6 +147,8 @@ def _run_candidates(norm: str, today: date) -> list[Candidate]:
                 length += groups[j][1] - groups[j][0]
                 if length > 19:
                     break
+                if length < 13:
+                    continue  # too short for a card, an account or an ID
                 start, end = groups[i][0], groups[j][1]
                 digits = "".join(norm[a:b] for a, b in groups[i : j + 1])
                 with_x = has_x and j == len(groups) - 1
@@ -153,25 +157,30 @@ def _run_candidates(norm: str, today: date) -> list[Candidate]:
 
 
 def _classify(norm: str, digits: str, start: int, end: int, with_x: bool, today: date) -> list[Candidate]:
+    """The readings of one digit sequence: resident ID, card or account number (context looked up lazily)."""
     out: list[Candidate] = []
-    id_context = _has_context(_ID_CONTEXT, norm, start, end)
+
+    def context(pattern: re.Pattern[str]) -> bool:
+        return _has_context(pattern, norm, start, end)
+
     if with_x:
         if len(digits) == 17 and resident_id_valid(digits + "X", today=today):
-            out.append(
-                Candidate("cn_resident_id", start, end, _mask_id(digits + "X"), True, _P_ID + id_context)
-            )
+            priority = _P_ID + context(_ID_CONTEXT)
+            out.append(Candidate("cn_resident_id", start, end, _mask_id(digits + "X"), True, priority))
         return out
     if len(digits) == 18 and resident_id_valid(digits, today=today):
-        out.append(Candidate("cn_resident_id", start, end, _mask_id(digits), True, _P_ID + id_context))
-    if len(digits) == 15 and id_context and legacy_id_plausible(digits, today=today):
+        priority = _P_ID + context(_ID_CONTEXT)
+        out.append(Candidate("cn_resident_id", start, end, _mask_id(digits), True, priority))
+    if len(digits) == 15 and legacy_id_plausible(digits, today=today) and context(_ID_CONTEXT):
         out.append(Candidate("cn_resident_id", start, end, _mask_id(digits), False, _P_LEGACY_ID))
-    if not 13 <= len(digits) <= 19:
-        return out
-    card_context = _has_context(_CARD_CONTEXT, norm, start, end)
-    if luhn_valid(digits) and (card_scheme(digits) is not None or card_context):
-        priority = (_P_CARD if card_scheme(digits) else _P_CARD_CONTEXT) + card_context
-        out.append(Candidate("card_number", start, end, mask_card_number(digits), True, priority))
-    elif len(digits) >= 16 and _has_context(_ACCOUNT_CONTEXT, norm, start, end):
+    if luhn_valid(digits):
+        scheme = card_scheme(digits)
+        card_context = context(_CARD_CONTEXT)
+        if scheme is not None or card_context:
+            priority = (_P_CARD if scheme else _P_CARD_CONTEXT) + card_context
+            out.append(Candidate("card_number", start, end, mask_card_number(digits), True, priority))
+            return out
+    if len(digits) >= 16 and context(_ACCOUNT_CONTEXT):
         # Not a valid card: an account number (or a mistyped card number), masked all the same.
         out.append(Candidate("bank_account", start, end, mask_card_number(digits), False, _P_ACCOUNT))
     return out

@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.guardrails import GroundingSources, GuardContext, Severity, check, rewrite, strictest
 from bot.guardrails.compliance import parse_rules
 from bot.guardrails.document import RuleDataError
 from knowledge.fees import load_fee_schedule
+from tests.unit.guardrails.generators import DETERMINISTIC
 
 APRS = {3: Decimal("0.1345"), 6: Decimal("0.1426"), 12: Decimal("0.1431"), 24: Decimal("0.1454")}
 SCHEDULE = load_fee_schedule()
@@ -217,3 +220,10 @@ def test_parse_rules_rejects_malformed_rules(change: tuple[str, str], message: s
 def test_parse_rules_rejects_duplicate_ids() -> None:
     with pytest.raises(RuleDataError, match="duplicate rule ids"):
         parse_rules({"a.yaml": _GOOD, "b.yaml": _GOOD}, _LEXICONS)
+
+
+@given(st.text(alphabet="0123456789 -.,%¥*@+/:年月日期元万天xX分期免息CVV密码验证码APRcard ", max_size=200))
+@DETERMINISTIC
+def test_check_never_raises_and_keeps_spans_inside_the_text(text: str) -> None:
+    for violation in check(text, locale="zh", actor="bot", context=FULL_CONTEXT):
+        assert 0 <= violation.start <= violation.end <= len(text)

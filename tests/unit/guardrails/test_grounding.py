@@ -149,3 +149,9 @@ def test_date_with_year_must_match_the_year_when_the_source_has_one() -> None:
     sources = GroundingSources.build(tool_values=[date(2026, 12, 5)])
     assert check_grounding("2026年12月5日", sources) == []
     assert [u.text for u in check_grounding("2027年12月5日", sources)] == ["2027年12月5日"]
+
+
+def test_extraction_survives_numbers_beyond_any_figure() -> None:
+    assert extract_figures("1" * 4000) == []
+    sources = GroundingSources.build(tool_values=["1e99999", "9" * 60])
+    assert check_grounding("9" * 60, sources) == []
