@@ -47,7 +47,9 @@ class RetrievalTuning:
     tier_boost: float = 1.3  # article for the customer's tier, when the question names none
     named_tier_boost: float = 1.0  # article for the tier the question names (its words already match)
     tier_penalty: float = 0.6  # article only for other tiers
-    vector_candidates: int = 40  # chunks asked from the vector store, when one is used
+    # Chunks asked from the vector store when one is used; without one, the articles this
+    # high by vector score count as vector matches in a passage's ``source``.
+    vector_candidates: int = 40
 
 
 class ArticleRanker:
