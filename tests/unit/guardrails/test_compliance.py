@@ -67,7 +67,7 @@ def test_check_uses_the_severity_for_the_actor() -> None:
 def test_check_reports_spans_in_the_callers_offsets() -> None:
     text = "（提示）请提供您的ＣＶＶ安全码。"
     (violation,) = [v for v in check(text, locale="zh", actor="bot") if v.rule_id == "SEC-01"]
-    assert text[violation.start : violation.end] == "提供您的ＣＶＶ"
+    assert text[violation.start : violation.end] == "请提供您的ＣＶＶ"
 
 
 def test_negation_in_another_clause_does_not_excuse_a_request() -> None:
