@@ -167,7 +167,9 @@ class ChatEngine:
         ctx.u = u
         state.intents.append({"seq": ctx.seq, "intent": u.intent, "confidence": round(u.confidence, 3)})
         self._remember_slots(ctx)
-        if "prompt_injection" in inspection.flags and (not u.is_confident or u.intent == "out_of_scope"):
+        if "prompt_injection" in inspection.flags and (
+                not u.is_confident or u.intent in ("out_of_scope", "complaint", "chitchat", "human.agent")):
+            # Only a genuine banking question inside an injection attempt gets answered.
             return Draft(text=say("injection", ctx.lang), handled="decline")
         trigger = self._trigger(ctx, text)
         if trigger is not None:

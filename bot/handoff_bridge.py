@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.auth import TokenService
 from bot.conversations import ConversationService, new_message_id
 from bot.domain import ConversationId
-from bot.errors import AuthError, CardSystemError
+from bot.errors import AuthError, CardSystemError, LLMUnavailable
 from bot.flows.base import HandoffAsk
 from bot.guardrails import Severity, check, redact
 from bot.replies import say
@@ -61,6 +62,9 @@ class HandoffBridge:
         self.conversations = conversations
         self.tokens = tokens
         self.hub: Any = None
+        # The LLM engine's summariser when an LLM is configured; the handoff package always
+        # writes its own templated summary as well.
+        self.summarize: Callable[[TurnContext, str], Awaitable[str | None]] | None = None
 
     # -- engine side (HandoffPort) ---------------------------------------------------------
 
@@ -141,9 +145,18 @@ class HandoffBridge:
             articles=tuple(articles),
             transactions=tuple(txns),
             sentiment=tuple(SentimentPoint(seq=n + 1, score=s) for n, s in enumerate(state.sentiment[-20:])),
-            summary=None,
+            summary=await self._summary(ctx),
             next_steps=tuple(_next_steps(ask, state)),
         )
+
+    async def _summary(self, ctx: TurnContext) -> str | None:
+        if self.summarize is None:
+            return None
+        lines = await self.transcript(ConversationId(ctx.conversation_id))
+        try:
+            return await self.summarize(ctx, "\n".join(f"{e.role}: {e.text}" for e in lines[-40:]))
+        except LLMUnavailable:
+            return None
 
     async def _relevant_transactions(self, ctx: TurnContext, state: ConversationState,
                                      disputed: tuple[str, ...] = ()) -> list[TransactionRef]:

@@ -105,6 +105,8 @@ async def build_services(
     conversations = ConversationService(store, bus, engine, inbound_filter=mask_for_storage)
     stack.push_async_callback(conversations.close)
     bridge = HandoffBridge(conversations, tokens)
+    if parts.llm is not None:
+        bridge.summarize = parts.llm.summarize  # type: ignore[attr-defined]
     conversations.human = bridge
     parts.handoff = bridge
     service = dict(schedule.get("service"))
