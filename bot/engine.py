@@ -167,8 +167,8 @@ class ChatEngine:
         ctx.u = u
         state.intents.append({"seq": ctx.seq, "intent": u.intent, "confidence": round(u.confidence, 3)})
         self._remember_slots(ctx)
-        if "prompt_injection" in inspection.flags and (
-                not u.is_confident or u.intent in ("out_of_scope", "complaint", "chitchat", "human.agent")):
+        if "prompt_injection" in inspection.flags and "human_request" not in u.signals and (
+                not u.is_confident or u.intent in ("out_of_scope", "complaint", "chitchat")):
             # Only a genuine banking question inside an injection attempt gets answered.
             return Draft(text=say("injection", ctx.lang), handled="decline")
         trigger = self._trigger(ctx, text)
