@@ -84,9 +84,14 @@ def found(pattern: re.Pattern[str] | None, text: str, start: int, end: int) -> b
 
 
 class Suppressors:
-    """Shared escape hatches: negation before a match, words in the clause or message, intents."""
+    """Shared conditions: negation before a match, words in the clause or message, intents.
+
+    ``require_sentence`` is the opposite of an escape hatch: the match counts only when the
+    sentence also holds one of these words (a third party is only a problem next to a debt).
+    """
 
     KEYS: Final = {
+        "require_sentence",
         "negations",
         "negation_window",
         "unless_clause",
@@ -96,6 +101,7 @@ class Suppressors:
     }
 
     def __init__(self, p: CheckerParams) -> None:
+        self.require_sentence = p.patterns("require_sentence", required=False)
         self.negations = p.patterns("negations", required=False)
         self.window = p.integer("negation_window", 12)
         self.unless_clause = p.patterns("unless_clause", required=False)
@@ -111,6 +117,10 @@ class Suppressors:
         return not found(self.unless_message, doc.text, 0, len(doc.text))
 
     def suppressed(self, doc: Document, start: int, end: int) -> bool:
+        if self.require_sentence is not None and not found(
+            self.require_sentence, doc.text, *doc.sentence(start)
+        ):
+            return True
         clause_start, clause_end = doc.clause(start)
         if found(self.unless_clause, doc.text, clause_start, clause_end):
             return True
