@@ -60,13 +60,12 @@ class OtherCustomerChecker:
 
 
 def _marker_pattern(marker: str, min_length: int) -> re.Pattern[str] | None:
+    """Names match anywhere; ids and last-4s only as whole tokens (not in ``¥18,832`` or ``t_fd7745f4``)."""
     if len(marker) < min_length:
         return None
     text = re.escape(normalize(marker).text)
-    if marker.isdigit():
-        return re.compile(rf"(?<!\d){text}(?!\d)")
     if marker.isascii():
-        return re.compile(rf"(?<![A-Za-z0-9]){text}(?![A-Za-z0-9])", re.I)
+        return re.compile(rf"(?<![A-Za-z0-9_]){text}(?![A-Za-z0-9_])", re.I)
     return re.compile(text, re.I)
 
 

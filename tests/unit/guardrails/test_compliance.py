@@ -89,6 +89,7 @@ def test_other_customer_markers_match_whole_numbers_and_ids_only() -> None:
     assert "SEC-08" in ids("尾号8832的卡片已冻结。", context=ctx)
     assert "SEC-08" in ids("customer c002 called", locale="en", context=ctx)
     assert "SEC-08" not in ids("余额¥18,832.00，客户编号C0021。", context=ctx)
+    assert "SEC-08" not in ids("Your ticket is t_fd8832f4; reference 98832.", locale="en", context=ctx)
     assert "SEC-08" not in ids("李先生您好", context=GuardContext(other_customer_markers=("李",)))
 
 
