@@ -34,10 +34,7 @@ PURCHASE = {"zh": ("C001", Decimal("3299.00")), "en": ("C004", Decimal("7450.00"
 ASK = {"zh": "我想把3299那笔消费分期", "en": "I'd like to split the 7450 purchase into installments"}
 ASK_12 = {"zh": "我想把3299那笔分12期", "en": "split the 7450 purchase into 12 installments please"}
 YES = {"zh": "确认", "en": "yes"}
-# The grounding guard reads "APR 14.31%" as the date "Apr 14" and replaces the English
-# confirmation with its fallback; strict, so the mark must go when the figure reader is fixed.
-APR_AS_DATE = pytest.mark.xfail(reason="figure reader takes 'APR 14.31%' for a date", strict=True)
-LANGS = ["zh", pytest.param("en", marks=APR_AS_DATE)]
+LANGS = ["zh", "en"]
 
 
 @pytest.fixture(scope="module")
