@@ -60,9 +60,7 @@ _SUITE_OPTIONS = (
 class _EvalParser(argparse.ArgumentParser):
     """Accepts ``--min-<figure> VALUE`` / ``--max-<figure> VALUE`` for any figure name."""
 
-    def parse_known_args(  # type: ignore[override]  # one signature for the three overloads
-        self, args: Sequence[str] | None = None, namespace: Any = None
-    ) -> Any:
+    def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
         rest: list[str] = []
         found: list[Threshold] = []
         items = list(sys.argv[1:] if args is None else args)
