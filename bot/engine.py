@@ -9,6 +9,7 @@ Business actions happen only inside deterministic flows with explicit confirmati
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -114,6 +115,14 @@ class ChatEngine:
             logger.warning("engine.card_system_error", extra={"conversation_id": ctx.conversation_id,
                                                                "code": exc.code})
             draft = Draft(text=say("card_system_down", ctx.lang), handled="fallback", resolved=False)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Whatever failed (a slow embedding, an index error, a bug), the customer gets an
+            # answer and a way to a person, never silence.
+            logger.exception("engine.turn_failed", extra={"conversation_id": ctx.conversation_id})
+            draft = self._no_answer(ctx)
+            draft.text = say("fallback", ctx.lang)
         gctx = self.guard.context(draft, intent=ctx.u.intent if ctx.u else None, shared_secret=shared_secret,
                                   declined=frozenset(turn.state.memory.get("declined_offers", [])))
         regenerate = None

@@ -9,6 +9,7 @@ Each customer is one JSON document; every operation is one SQLite transaction.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import types
@@ -44,6 +45,7 @@ from bot.cards.models import (
 )
 from bot.cards.rules import (
     annual_fee_status,
+    card_year_start,
     check_bill_installment,
     check_purchase_installment,
     limit_profile,
@@ -62,14 +64,17 @@ D = TypeVar("D")
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
+@functools.cache
+def _field_types(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
+    # get_type_hints is slow (it evaluates string annotations): once per class.
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in fields(cls))
+
+
 def from_doc(cls: type[D], doc: dict[str, Any]) -> D:
     """Build a models dataclass from its JSON document (Decimal/date/datetime restored)."""
     assert is_dataclass(cls)
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for f in fields(cls):
-        if f.name in doc:
-            kwargs[f.name] = _coerce(hints[f.name], doc[f.name])
+    kwargs = {name: _coerce(tp, doc[name]) for name, tp in _field_types(cls) if name in doc}
     return cls(**kwargs)  # type: ignore[return-value]
 
 
@@ -246,12 +251,12 @@ class SimulatedCardSystem:
         self, customer_id: str, card_id: str | None = None, *, since: date | None = None, limit: int = 50
     ) -> list[Transaction]:
         doc = await self._read(customer_id)
-        items = [
-            from_doc(Transaction, t)
-            for t in doc["transactions"]
-            if (card_id is None or t["card_id"] == card_id) and (since is None or t["posted_on"] >= since.isoformat())
-        ]
-        return sorted(items, key=lambda t: (t.posted_on, t.id), reverse=True)[:limit]
+        bound = since.isoformat() if since else ""
+        raw = [t for t in doc["transactions"]
+               if (card_id is None or t["card_id"] == card_id) and t["posted_on"] >= bound]
+        # Newest first; ISO dates sort as strings, so only the rows returned are converted.
+        raw.sort(key=lambda t: (t["posted_on"], t["id"]), reverse=True)
+        return [from_doc(Transaction, t) for t in raw[:limit]]
 
     async def installment_plans(self, customer_id: str) -> list[InstallmentPlan]:
         return [from_doc(InstallmentPlan, p) for p in (await self._read(customer_id))["plans"]]
@@ -276,8 +281,11 @@ class SimulatedCardSystem:
     async def annual_fee(self, customer_id: str, card_id: str) -> AnnualFeeStatus:
         doc = await self._read(customer_id)
         card = from_doc(Card, self._card_doc(doc, card_id))
-        txns = [from_doc(Transaction, t) for t in doc["transactions"] if t["card_id"] == card_id]
-        return annual_fee_status(card, txns, self.today(), self._schedule)
+        today = self.today()
+        start = card_year_start(card.opened_on, today).isoformat()
+        txns = [from_doc(Transaction, t) for t in doc["transactions"]
+                if t["card_id"] == card_id and t["kind"] == "purchase" and t["posted_on"] >= start]
+        return annual_fee_status(card, txns, today, self._schedule)
 
     async def limit_profile(self, customer_id: str, card_id: str) -> LimitProfile:
         doc = await self._read(customer_id)
