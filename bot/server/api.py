@@ -133,7 +133,7 @@ async def get_conversation(
     conv = await rt.store.get_conversation(ConversationId(conversation_id))
     if conv is None or conv.customer_id != who.subject:
         raise Forbidden("this conversation is not yours")
-    events = await rt.store.events_after(conv.id, max(after_seq, 0))
+    events = await rt.store.events_after(conv.id, min(max(after_seq, 0), conv.last_seq))  # store-safe bounds
     return {"conversation_id": conv.id, "last_seq": conv.last_seq, "events": [e.frame() for e in events]}
 
 

@@ -35,6 +35,8 @@ from bot.server.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
+SLOW_CLOSE_GRACE_S = 5.0  # how long a closing slow client has to read its way to the 1013
+
 
 class ConnState(enum.Enum):
     AWAIT_HELLO = "await_hello"
@@ -74,6 +76,7 @@ class ChatConnection:
         self._out: asyncio.Queue[JsonDict | None] = asyncio.Queue(maxsize=rt.settings.send_queue_max)
         self._bucket = TokenBucket(rt.settings.rate_per_s, rt.settings.rate_burst)
         self._deliver_lock = asyncio.Lock()
+        self._overflowed = False
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -95,15 +98,22 @@ class ChatConnection:
             await self._close(1011, "internal error")
         finally:
             self.state = ConnState.CLOSED
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
-            if self.principal is not None:
-                self.rt.connections.release(self.principal.subject)
+            try:
+                if self._overflowed:  # let the writer send what is queued and the 1013
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(writer), SLOW_CLOSE_GRACE_S)
+            finally:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await writer
+                if self.principal is not None:
+                    self.rt.connections.release(self.principal.subject)
 
     async def _await_hello(self) -> HelloFrame | None:
         deadline = time.monotonic() + self.rt.settings.hello_timeout_s
         while True:
+            if self._overflowed:  # flooded with bad frames and not reading the errors
+                return None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 await self._close(4408, "hello timeout")
@@ -152,7 +162,8 @@ class ChatConnection:
                     "protocol": PROTOCOL_VERSION, "customer_id": self.principal.subject,
                     "expires_at": self.principal.expires_at,
                 })
-                replay_from = hello.last_seq if hello.last_seq is not None else 0
+                # A last_seq past the end (or past what the store can hold) is the end.
+                replay_from = min(hello.last_seq or 0, conv.last_seq)
                 self.last_sent_seq = replay_from
                 await self._fill_from_store()
                 await self._receive_loop()
@@ -243,19 +254,23 @@ class ChatConnection:
                 await self._send(event.frame())
 
     async def _send(self, frame: JsonDict) -> None:
+        if self._overflowed:
+            return
         try:
             self._out.put_nowait(frame)
         except asyncio.QueueFull:
-            # A client that does not read: drop it; it reconnects with last_seq and loses nothing.
+            # A client that does not read: queue nothing more; the writer sends what is queued, then
+            # closes with 1013. The client reconnects with last_seq and loses nothing.
+            self._overflowed = True
             self.state = ConnState.CLOSED
-            with contextlib.suppress(asyncio.QueueFull):
-                self._out.put_nowait(None)
 
     async def _writer(self) -> None:
         while True:
+            if self._overflowed and self._out.empty():
+                await self._close(CLOSE_SLOW_CONSUMER, "client too slow")
+                return
             frame = await self._out.get()
             if frame is None:
-                await self._close(CLOSE_SLOW_CONSUMER, "client too slow")
                 return
             if self.ws.application_state is not WebSocketState.CONNECTED:
                 return

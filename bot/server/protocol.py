@@ -8,6 +8,7 @@ documented in ``docs/protocol.md`` and pinned by tests.
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -78,13 +79,13 @@ def parse_client_frame(raw: str | bytes, *, max_bytes: int) -> ClientFrame:
         except UnicodeDecodeError as exc:
             raise BadInput("invalid_utf8", "the frame is not valid UTF-8") from exc
     try:
-        doc = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        doc = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+    except (ValueError, RecursionError) as exc:  # also NaN/Infinity, 1e400 and integers of > 4300 digits
         raise BadInput("bad_json", "the frame is not valid JSON") from exc
     if not isinstance(doc, dict):
         raise BadInput("bad_frame", "a frame must be a JSON object")
     kind = doc.get("type")
-    if kind not in KNOWN_TYPES:
+    if not isinstance(kind, str) or kind not in KNOWN_TYPES:  # a list or object is unhashable
         raise BadInput("unknown_type", f"unknown frame type {kind!r}")
     try:
         return _client_frame.validate_python(doc)
@@ -94,6 +95,17 @@ def parse_client_frame(raw: str | bytes, *, max_bytes: int) -> ClientFrame:
         if first["type"] == "extra_forbidden":
             raise BadInput("unknown_field", f"unknown field {where!r} in a {kind!r} frame") from exc
         raise BadInput("bad_frame", f"{kind!r} frame: {where}: {first['msg']}") from exc
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
 
 
 def error_frame(code: str, message: str, **extra: Any) -> dict[str, Any]:
