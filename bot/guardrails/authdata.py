@@ -58,7 +58,9 @@ _SUFFIX_BEFORE = re.compile(
 )
 # A typed password: printable ASCII up to a space, CJK text or punctuation. Possessive, so a
 # value that runs into a mask ("abc1****") is no value at all rather than a shorter one.
-_CONNECTED_VALUE = re.compile(r"\s*(?:is|was|=|:|是|为)\s*(?P<value>[!#-&+\-.-:<-Z^-~]{4,32}+)(?!\*)", re.I)
+_CONNECTED_VALUE = re.compile(
+    r"\s*(?:is|was|=|:|是|为)\s*(?P<value>[!#-&+\-.-:<-Z^-~]{4,32}+)(?![!#-&+\-.-:<-Z^-~*])", re.I
+)
 _CVV_BEFORE = re.compile(
     r"(?<![\d*])(?<!\d[ -])(?P<value>\d{3,4})"
     r"\s*(?:is|was|=|:|是|为|就是)?\s*(?:my|the|我的|卡的|卡片的)?\s*$",

@@ -105,8 +105,9 @@ _CARD_CONTEXT = re.compile(
 _ACCOUNT_CONTEXT = re.compile(r"账号|账户|帐号|帐户|户号|卡号|银行卡|收款|account|acct|a/c|iban", re.I)
 _ID_CONTEXT = re.compile(r"身份证|证件|身份号|(?<![a-z])id(?![a-z])|identity|resident", re.I)
 _CONTEXT_BEFORE, _CONTEXT_AFTER = 24, 12
-_OTHER_NUMBER = re.compile(r"[\d*]")
-_LAST_OTHER_NUMBER = re.compile(r"[\d*][^\d*]*$")
+# Digits, masks and deleted values ("[redacted]" ends in "]") all end a context window.
+_OTHER_NUMBER = re.compile(r"[\d*\]]")
+_LAST_OTHER_NUMBER = re.compile(r"[\d*\]][^\d*\]]*$")
 
 # Priorities: a stronger validation wins an overlap.
 # A 15-digit legacy ID is only taken with an ID word next to it, so it outranks an Amex reading.
@@ -137,7 +138,7 @@ def _run_candidates(norm: str, today: date) -> list[Candidate]:
         has_x = run.group()[-1] in "Xx"
         # The visible ends of a mask ("**** **** **** 1234", "138****8000", "6***@x.cn") and the
         # local part of an address are not digits of a new number: redacting twice changes nothing.
-        if _MASK_BEFORE.search(norm, max(0, run.start() - 20), run.start()):
+        if _MASK_BEFORE.search(norm, max(0, run.start() - 255), run.start()):  # 255: a domain name
             groups = groups[1:]
         if _MASK_AFTER.match(norm, run.end()):
             groups, has_x = groups[:-1], False
@@ -288,9 +289,9 @@ def _today() -> date:
 
 def _find(norm: NormalizedText, today: date) -> list[PiiFinding]:
     text = norm.text
-    identifiers = _resolve(_run_candidates(text, today))
-    candidates = [*identifiers, *_phone_candidates(text), *_email_candidates(text)]
-    candidates.extend(find_secrets(text, [(c.start, c.end) for c in identifiers if c.kind == "card_number"]))
+    candidates = [*_run_candidates(text, today), *_phone_candidates(text), *_email_candidates(text)]
+    cards = [(c.start, c.end) for c in _resolve(candidates) if c.kind == "card_number"]
+    candidates.extend(find_secrets(text, cards))
     findings = []
     for cand in _resolve(candidates):
         start, end = norm.span(cand.start, cand.end)
