@@ -220,12 +220,15 @@ class ChatEngine:
             r = route("card.lost_stolen", text)
             if r.kind == "flow":
                 # Freeze first, before any other question; a person can follow on the same turn.
-                return self._lost_then_person(ctx) if wants_person else self._start_flow(ctx, "lost_card")
+                if wants_person:
+                    return self._lost_then_person(ctx)
+                return self._flow_with_answer(ctx, "lost_card", text, answer=r.also_answer)
         if wants_person:
             return self._handoff(ctx, HandoffAsk(reason="customer_request", priority=3))
-        if "fraud_risk" in sig and not (ctx.state.flow and ctx.state.flow["id"] in ("dispute", "lost_card")) \
-                and route("fraud.dispute", text).kind == "flow":
-            return self._start_flow(ctx, "dispute")
+        if "fraud_risk" in sig and not (ctx.state.flow and ctx.state.flow["id"] in ("dispute", "lost_card")):
+            r = route("fraud.dispute", text)
+            if r.kind == "flow":
+                return self._flow_with_answer(ctx, "dispute", text, answer=r.also_answer)
         if "refusal" in sig and ctx.state.turns > 0:
             return self._handoff(ctx, HandoffAsk(reason="answer_refused", priority=3,
                                                  note="customer rejected the assistant's answer"))
@@ -261,7 +264,7 @@ class ChatEngine:
         u = ctx.u
         assert u is not None
         if not u.is_confident:
-            return self._clarify(ctx)
+            return await self._clarify_or_answer(ctx, text)
         r = route(u.intent, text)
         customer = await ctx.customer()
         if u.slots.tier and u.slots.tier != customer.tier and r.kind == "account" and r.target in (
@@ -277,7 +280,7 @@ class ChatEngine:
             case "decline":
                 return self._decline(ctx)
             case "flow" if allow_flows:
-                return await self._start_flow(ctx, r.target)
+                return await self._flow_with_answer(ctx, r.target, text, answer=r.also_answer)
             case "flow":
                 return await self._knowledge(ctx, text, offer=r.target)
             case "account":
@@ -294,8 +297,54 @@ class ChatEngine:
                         draft.extend(extra)
                 return await self._enrich(ctx, draft)
             case _:
-                draft = await self._knowledge(ctx, text, offer=r.target.removesuffix("_offer") or None)
+                if r.target == "installment_quote":
+                    quoted = self._quote_answer(ctx)
+                    if quoted is not None:
+                        return quoted
+                offer = r.offer if allow_flows or not ctx.state.flow else None
+                draft = await self._knowledge(ctx, text, offer=offer)
                 return await self._enrich(ctx, draft)
+
+    async def _flow_with_answer(self, ctx: TurnContext, flow_id: str, text: str, *, answer: bool) -> Draft:
+        """Start the flow; when the customer also asked a question, answer it (cited) as well."""
+        draft = await self._start_flow(ctx, flow_id)
+        if answer:
+            extra = await self._knowledge(ctx, text, offer=None)
+            if extra.resolved:
+                draft.extend(extra)
+        return draft
+
+    def _quote_answer(self, ctx: TurnContext) -> Draft | None:
+        """"一万二分12期每期还多少": the installment calculator on the customer's amount, cited."""
+        u = ctx.u
+        if u is None or u.slots.amount is None:
+            return None
+        from bot.finance import fmt_money, fmt_rate, installment_quote
+
+        principal = u.slots.amount
+        terms = [p.periods for p in self.p.schedule.installment_plans()]
+        asked = [u.slots.periods] if u.slots.periods in terms else terms
+        quotes = [installment_quote(principal, p, self.p.schedule) for p in asked]
+        lines = []
+        for q in quotes:
+            lines.append(ctx.pick(
+                f"分{q.periods}期：年化利率{fmt_rate(q.apr)}，每期还款{fmt_money(q.payment_per_period)}（含手续费"
+                f"{fmt_money(q.fee_per_period)}），总手续费{fmt_money(q.total_fee)}",
+                f"{q.periods} periods: APR {fmt_rate(q.apr)}, {fmt_money(q.payment_per_period)} per period "
+                f"(including a {fmt_money(q.fee_per_period)} fee), total fee {fmt_money(q.total_fee)}"))
+        text = ctx.pick(f"{fmt_money(principal)}分期的费用：", f"For {fmt_money(principal)}: ") + \
+            ctx.pick("；", "; ").join(lines) + ctx.pick("。这是按费率表的试算，办理前会再给您确认。",
+                                                        ". This is a quote from the fee schedule; nothing is set "
+                                                        "up until you confirm.")
+        draft = Draft(text=text, handled="knowledge", tool_values=[principal, *[vars_of(q) for q in quotes]])
+        cited = article_citation("installment-fees-apr", ctx.lang)
+        if cited is not None:
+            draft.citations.append(cited[0])
+            draft.passages.append(cited[1])
+        draft.cards.append({"type": "choices", "id": f"offer-installment-{ctx.seq}", "options": [
+            {"label": _offer_label("installment", ctx.lang), "action_id": "flow.start",
+             "values": {"flow": "installment"}}]})
+        return draft
 
     async def _account(self, ctx: TurnContext, target: str) -> Draft:
         handlers: dict[str, Any] = {
@@ -323,7 +372,8 @@ class ChatEngine:
         customer = await ctx.customer()
         tier = (ctx.u.slots.tier if ctx.u else None) or customer.tier
         history = [q["text"] for q in ctx.state.questions[-3:]]
-        passages = await self.p.retriever.retrieve(text, locale=ctx.lang, tier=tier, k=3, history=history)
+        passages = await self.p.retriever.retrieve(text, locale=ctx.lang, tier=tier, k=3, history=history,
+                                                   per_article=4)
         ctx.state.questions.append({"seq": ctx.seq, "text": text[:200]})
         if not passages:
             return self._no_answer(ctx)
@@ -361,6 +411,23 @@ class ChatEngine:
         except CardSystemError:
             logger.warning("engine.enrich_failed", extra={"conversation_id": ctx.conversation_id})
         return draft
+
+    async def _clarify_or_answer(self, ctx: TurnContext, text: str) -> Draft:
+        """Unsure of the intent: when the knowledge base's best article serves one of the likely
+        intents, answer from it (cited); otherwise ask which one was meant."""
+        u = ctx.u
+        assert u is not None
+        likely = {a.intent for a in u.alternatives[:2]} - {"out_of_scope", "chitchat", "human.agent"}
+        if self.p.retriever is not None and likely:
+            customer = await ctx.customer()
+            passages = await self.p.retriever.retrieve(text, locale=ctx.lang, tier=customer.tier, k=3,
+                                                       per_article=4)
+            if passages and set(passages[0].intents) & likely:
+                draft = compose_answer(text, passages, ctx.lang, tier=customer.tier)
+                if draft.resolved:
+                    ctx.record("clarify_skipped", intents=sorted(likely), article=passages[0].article_id)
+                    return draft
+        return self._clarify(ctx)
 
     def _clarify(self, ctx: TurnContext) -> Draft:
         u = ctx.u
@@ -682,6 +749,13 @@ def article_citation(article_id: str, lang: str) -> tuple[dict[str, Any], str] |
     return ({"article_id": article.id, "locale": article.locale, "title": article.title, "section": section,
              "version": str(article.version), "snippet": body[:160] + ("…" if len(body) > 160 else "")},
             article.body)
+
+
+def vars_of(value: Any) -> dict[str, Any]:
+    from bot.cards.models import jsonable
+
+    data: dict[str, Any] = jsonable(value)
+    return data
 
 
 def _asks_question(text: str) -> bool:

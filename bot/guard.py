@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.answers.draft import Draft
@@ -80,8 +80,11 @@ class OutputGuard:
             other_customer_markers=others,
         )
 
-    def inspect(self, text: str, lang: str, gctx: GuardContext) -> tuple[list[Violation], list[str]]:
+    def inspect(self, text: str, lang: str, gctx: GuardContext,
+                approved: Sequence[str] = ()) -> tuple[list[Violation], list[str]]:
         violations = check(text, locale=lang, actor="bot", context=gctx)
+        if approved:
+            violations = [v for v in violations if not _is_approved(text, v, approved)]
         ungrounded = [u.figure.text for u in check_grounding(text, gctx.grounding)] if gctx.grounding else []
         return violations, ungrounded
 
@@ -94,12 +97,13 @@ class OutputGuard:
         regenerate: Callable[[list[str]], Awaitable[Draft | None]] | None = None,
     ) -> GuardResult:
         """The reply that may go out."""
-        violations, ungrounded = self.inspect(draft.text, lang, gctx)
+        approved = [_flat(p) for p in draft.passages]
+        violations, ungrounded = self.inspect(draft.text, lang, gctx, approved)
         if _clean(violations, ungrounded):
             return GuardResult(draft=draft, violations=violations)
         fixed = rewrite(draft.text, violations)
         if fixed != draft.text:
-            v2, u2 = self.inspect(fixed, lang, gctx)
+            v2, u2 = self.inspect(fixed, lang, gctx, approved)
             if _clean(v2, u2):
                 draft.text = fixed
                 return GuardResult(draft=draft, violations=violations, action="rewritten")
@@ -119,6 +123,27 @@ class OutputGuard:
                          {"label": "转人工客服" if lang == "zh" else "Talk to a person", "action_id": "handoff.request",
                           "values": {}}]}])
         return GuardResult(draft=safe, violations=violations, ungrounded=ungrounded, action="replaced")
+
+
+# Rules that hold even for the bank's own published wording: data that must never go out.
+ALWAYS_CHECKED = frozenset({"SEC-04", "SEC-05", "SEC-08", "PRC-08"})
+_SENTENCE_END = "。！？!?；;\n"
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.replace("**", "").split())
+
+
+def _is_approved(text: str, v: Violation, approved: Sequence[str]) -> bool:
+    """A violation inside a sentence quoted verbatim from a retrieved article is approved
+    wording: the bank reviewed and published it (a figure check still applies separately)."""
+    if v.rule_id in ALWAYS_CHECKED:
+        return False
+    start = max((text.rfind(ch, 0, v.start) for ch in _SENTENCE_END), default=-1) + 1
+    ends = [i for i in (text.find(ch, v.end) for ch in _SENTENCE_END) if i != -1]
+    end = min(ends) if ends else len(text)
+    sentence = _flat(text[start:end]).strip(" .。;；:：")
+    return len(sentence) >= 8 and any(sentence in passage for passage in approved)
 
 
 def _clean(violations: list[Violation], ungrounded: list[str]) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from bot.answers.draft import Draft
 from knowledge.models import Passage
 
-_SENT_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)\s+(?=[A-Z0-9¥\"“(])")
+_SENT_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+(?=[A-Z0-9¥\"“(])")
 _TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?|[\u4e00-\u9fff]")
@@ -93,8 +93,12 @@ def _prose(text: str, tables: Sequence[Table]) -> str:
             continue
         if is_item and out:
             # A list belongs to the sentence that introduces it: keep them together.
-            joiner = "" if out[-1].endswith(("：", ":", "；", ";")) else ("；" if _is_cjk(s) else "; ")
-            out[-1] = out[-1] + joiner + s.rstrip("。.；;")
+            prev = out[-1]
+            item = s.rstrip("。.；; ")
+            if prev.endswith(("：", ":")):
+                out[-1] = prev + ("" if _is_cjk(prev) else " ") + item
+            else:
+                out[-1] = prev.rstrip("。.；; ") + ("；" if _is_cjk(s) else "; ") + item
         else:
             out.append(s)
     return "\n".join(out)
@@ -122,7 +126,7 @@ def row_sentence(header: Sequence[str], row: Sequence[str], lang: str) -> str:
     return f"{row[0]}: " + "; ".join(f"{h} {v}" for h, v in pairs) + "."
 
 
-def _score(sentence: str, q: set[str], wants_figure: bool) -> float:
+def _score(sentence: str, q: set[str], wants_figure: bool, tiers: tuple[str, ...] = ()) -> float:
     st = terms(sentence)
     if not st:
         return 0.0
@@ -130,7 +134,28 @@ def _score(sentence: str, q: set[str], wants_figure: bool) -> float:
     score = overlap / (len(q) ** 0.5 + 1)
     if wants_figure and _FIGURE.search(sentence):
         score += 0.35
+    if tiers:
+        said = tiers_in(sentence)
+        if said & set(tiers):
+            score += 0.5
+        elif said:
+            score -= 0.6  # about another card tier than the one asked about
     return score
+
+
+def tiers_in(text: str) -> set[str]:
+    """Card tiers a text names (白金卡 is platinum, not also gold)."""
+    low = text.lower()
+    found = set()
+    for tier, names in TIER_WORDS.items():
+        for name in names:
+            idx = low.find(name)
+            while idx != -1:
+                if not (tier == "gold" and low[max(0, idx - 1):idx] == "白"):
+                    found.add(tier)
+                    break
+                idx = low.find(name, idx + 1)
+    return found
 
 
 def _tier_rows(table: Table, tier: str | None, q_text: str) -> list[int]:
@@ -154,64 +179,97 @@ def compose_answer(
     tier: str | None = None,
     max_sentences: int = 3,
 ) -> Draft:
-    """An extractive answer from the best passage (and a second one when it clearly helps)."""
+    """An extractive answer from the best article (and a second one when it clearly helps).
+
+    Passages arrive best article first, several sections per article: the answer draws on
+    every retrieved section of the best article, so the sentence stating the asked figure is
+    found even when another section of that article ranked first. Each section a sentence
+    comes from is cited.
+    """
     if not passages:
         return Draft(text="", resolved=False)
     q = terms(question)
     wants_figure = bool(_ASKS_FIGURE.search(question))
-    top = passages[0]
-    picked, cards = _pick(question, q, top, lang, tier=tier, wants_figure=wants_figure, limit=max_sentences)
-    used = [top]
-    if len(passages) > 1 and passages[1].article_id != top.article_id and passages[1].score >= 0.85 * top.score:
-        extra, _ = _pick(question, q, passages[1], lang, tier=tier, wants_figure=wants_figure, limit=1)
-        if extra and _score(extra[0], q, wants_figure) > 0.5:
+    articles: dict[str, list[Passage]] = {}
+    for p in passages:
+        articles.setdefault(p.article_id, []).append(p)
+    groups = list(articles.values())
+    picked, cards = _pick(question, q, groups[0], lang, tier=tier, wants_figure=wants_figure, limit=max_sentences)
+    if len(groups) > 1 and groups[1][0].score >= 0.85 * groups[0][0].score:
+        extra, _ = _pick(question, q, groups[1], lang, tier=tier, wants_figure=wants_figure, limit=1)
+        if extra and _score(extra[0][1], q, wants_figure) > 0.5:
             picked += extra
-            used.append(passages[1])
-    text = _join(picked, lang)
+    used: list[Passage] = []
+    for source, _ in picked:
+        if source not in used:
+            used.append(source)
+    text = _join([sentence for _, sentence in picked], lang)
     return Draft(
         text=text,
         handled="knowledge",
-        citations=[citation(p) for p in used],
+        citations=_article_citations(used),
         cards=cards,
         passages=[p.text for p in used],
         resolved=bool(text),
-        meta={"articles": [p.article_id for p in used]},
+        meta={"articles": list(dict.fromkeys(p.article_id for p in used))},
     )
 
 
 def _pick(
-    question: str, q: set[str], passage: Passage, lang: str, *, tier: str | None, wants_figure: bool, limit: int
-) -> tuple[list[str], list[dict[str, Any]]]:
-    tables = parse_tables(passage.text)
-    prose = sentences(_prose(passage.text, tables))
-    candidates: list[tuple[float, int, str]] = [
-        (_score(s, q, wants_figure), i, s) for i, s in enumerate(prose)
-    ]
+    question: str, q: set[str], group: Sequence[Passage], lang: str, *, tier: str | None, wants_figure: bool,
+    limit: int,
+) -> tuple[list[tuple[Passage, str]], list[dict[str, Any]]]:
+    """The best sentences (and table rows as sentences) of one article's sections, in order."""
+    asked = tuple(tiers_in(question))
+    candidates: list[tuple[float, tuple[int, int], str, Passage]] = []
     cards: list[dict[str, Any]] = []
-    base = len(prose)
-    for t_index, table in enumerate(tables):
-        focus = _tier_rows(table, tier, question)
-        for r_index, row in enumerate(table.rows):
-            sent = row_sentence(table.header, row, lang)
-            bonus = 0.6 if r_index in focus else 0.0
-            candidates.append((_score(sent, q, wants_figure) + bonus, base + t_index * 100 + r_index, sent))
-        table_relevance = max((_score(" ".join(r), q, wants_figure) for r in table.rows), default=0.0)
-        if table_relevance > 0.3 and not focus:
-            cards.append({
-                "type": "table", "id": f"kb-{passage.article_id}-{t_index}", "title": passage.section,
-                "columns": table.header, "rows": [{"cells": r} for r in table.rows],
-            })
+    for p_index, passage in enumerate(group):
+        tables = parse_tables(passage.text)
+        prose = sentences(_prose(passage.text, tables))
+        for i, sent in enumerate(prose):
+            candidates.append((_score(sent, q, wants_figure, asked), (p_index, i), sent, passage))
+        base = len(prose)
+        for t_index, table in enumerate(tables):
+            focus = _tier_rows(table, tier, question)
+            for r_index, row in enumerate(table.rows):
+                sent = row_sentence(table.header, row, lang)
+                bonus = 0.6 if r_index in focus else 0.0
+                candidates.append((_score(sent, q, wants_figure, asked) + bonus,
+                                   (p_index, base + t_index * 100 + r_index), sent, passage))
+            relevance = max((_score(" ".join(r), q, wants_figure) for r in table.rows), default=0.0)
+            if relevance > 0.3 and not focus and p_index == 0:
+                cards.append({
+                    "type": "table", "id": f"kb-{passage.article_id}-{t_index}", "title": passage.section,
+                    "columns": table.header, "rows": [{"cells": r} for r in table.rows],
+                })
+    if not candidates:
+        return [], cards
     ranked = sorted(candidates, key=lambda c: -c[0])
     best = [c for c in ranked[:limit] if c[0] > 0] or ranked[:1]
-    if cards and not any(c[1] >= base for c in best):
-        best = best[: max(1, limit - 1)]
-    return [s for _, _, s in sorted(best, key=lambda c: c[1])], cards
+    if wants_figure and not any(_FIGURE.search(c[2]) for c in best):
+        # A figure was asked for: bring the best sentence that states one.
+        with_figure = next((c for c in ranked if _FIGURE.search(c[2]) and c[0] > 0), None)
+        if with_figure is not None:
+            best.append(with_figure)
+    return [(c[3], c[2]) for c in sorted(best, key=lambda c: c[1])], cards
 
 
 def _join(parts: Sequence[str], lang: str) -> str:
     if lang == "zh":
         return "".join(p if p.endswith(("。", "！", "？", "：", "；")) else p + "。" for p in parts)
     return " ".join(p if p.endswith((".", "!", "?", ":")) else p + "." for p in parts)
+
+
+def _article_citations(used: Sequence[Passage]) -> list[dict[str, Any]]:
+    """One citation per article; an answer drawn from two sections names both."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in used:
+        c = out.get(p.article_id)
+        if c is None:
+            out[p.article_id] = citation(p)
+        elif p.section and p.section not in c["section"].split(" · "):
+            c["section"] = f"{c['section']} · {p.section}"
+    return list(out.values())
 
 
 def citation(p: Passage) -> dict[str, Any]:

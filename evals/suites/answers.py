@@ -440,6 +440,25 @@ def ungrounded(text: str, citations: Sequence[Mapping[str, Any]], snapshot: Any 
     return [u.text for u in check_grounding(text, sources)]
 
 
+def stated_amount_quotes(question: str) -> list[dict[str, str]]:
+    """Installment quotes for amounts the customer named ("一万二分12期…"), computed here from the
+    fee schedule: the per-period fee on the original principal, the principal split in cents."""
+    from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+    from bot.nlu import extract_slots
+    from knowledge.fees import load_fee_schedule
+
+    cent = Decimal("0.01")
+    out = []
+    for amount in extract_slots(question, today=date.today()).amounts:
+        for plan in load_fee_schedule().installment_plans():
+            fee = (amount * plan.fee_rate).quantize(cent, rounding=ROUND_HALF_UP)
+            part = (amount / plan.periods).quantize(cent, rounding=ROUND_DOWN)
+            out.append({"principal": str(amount), "fee": str(fee), "payment": str(part + fee),
+                        "last": str(amount - part * (plan.periods - 1) + fee), "total_fee": str(fee * plan.periods)})
+    return out
+
+
 # -- scoring ----------------------------------------------------------------------------------
 
 
@@ -508,7 +527,7 @@ def score(question: AnswerQuestion, exchange: Exchange, account: Mapping[str, An
         cites_right=cites_right,
         expected=expected,
         figure_right=figure_right,
-        ungrounded=ungrounded(text, exchange.citations, account),
+        ungrounded=ungrounded(text, exchange.citations, [account, stated_amount_quotes(question.q)]),
         language_right=is_language(text, question.locale),
     )
 

@@ -42,9 +42,18 @@ def assert_guidance(reply: dict[str, object], lang: str) -> None:
         assert "app" in text and "3 wrong tries" in text and "next day" in text and "never ask" in text
 
 
-@pytest.mark.parametrize(
-    ("lang", "text"), [("zh", "我忘记密码了"), ("en", "I forgot my PIN"), ("zh", "密码输错几次会被锁？")]
-)
+async def test_a_question_about_pin_rules_gets_a_cited_answer_and_the_flow_offered(server: LiveServer) -> None:
+    cid = await fresh_customer(server, "C001")
+    chat = await Chat.open(server, cid, "zh")
+    reply = await chat.say("密码输错几次会被锁？")
+    assert "3" in str(reply["text"])
+    assert [c["article_id"] for c in reply["citations"]] == ["pin-management"]  # type: ignore[index]
+    (offer,) = cards_of(reply, "choices")  # type: ignore[arg-type]
+    assert offer["options"][0]["values"] == {"flow": FLOW}
+    await chat.close()
+
+
+@pytest.mark.parametrize(("lang", "text"), [("zh", "我忘记密码了"), ("en", "I forgot my PIN")])
 async def test_guidance_in_one_step_and_nothing_changes(server: LiveServer, lang: str, text: str) -> None:
     cid = await fresh_customer(server, "C001")
     before = effects(await snapshot(server, cid))
