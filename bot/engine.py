@@ -182,10 +182,15 @@ class ChatEngine:
             return Draft(text=say("injection", ctx.lang), handled="decline")
         trigger = self._trigger(ctx, text)
         if trigger is not None:
-            return await trigger
-        if state.flow:
-            return await self._in_flow(ctx, text)
-        return await self._route(ctx, text)
+            draft = await trigger
+        elif state.flow:
+            draft = await self._in_flow(ctx, text)
+        else:
+            draft = await self._route(ctx, text)
+        if "prompt_injection" in inspection.flags:
+            # The banking question is answered; the attempt to change the rules is refused, openly.
+            draft.text = say("injection_note", ctx.lang) + draft.text
+        return draft
 
     def _follow_up(self, ctx: TurnContext, u: Any) -> Any:
         """"那白金卡呢？" / "what about 24 months?": reuse the previous question's intent."""

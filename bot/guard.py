@@ -84,7 +84,7 @@ class OutputGuard:
                 approved: Sequence[str] = ()) -> tuple[list[Violation], list[str]]:
         violations = check(text, locale=lang, actor="bot", context=gctx)
         if approved:
-            violations = [v for v in violations if not _is_approved(text, v, approved)]
+            violations = [v for v in violations if not approved_wording(text, v, _flat_all(approved))]
         ungrounded = [u.figure.text for u in check_grounding(text, gctx.grounding)] if gctx.grounding else []
         return violations, ungrounded
 
@@ -97,7 +97,7 @@ class OutputGuard:
         regenerate: Callable[[list[str]], Awaitable[Draft | None]] | None = None,
     ) -> GuardResult:
         """The reply that may go out."""
-        approved = [_flat(p) for p in draft.passages]
+        approved = list(draft.passages)
         violations, ungrounded = self.inspect(draft.text, lang, gctx, approved)
         if _clean(violations, ungrounded):
             return GuardResult(draft=draft, violations=violations)
@@ -130,11 +130,15 @@ ALWAYS_CHECKED = frozenset({"SEC-04", "SEC-05", "SEC-08", "PRC-08"})
 _SENTENCE_END = "。！？!?；;\n"
 
 
+def _flat_all(texts: Sequence[str]) -> list[str]:
+    return [_flat(t) for t in texts]
+
+
 def _flat(text: str) -> str:
     return " ".join(text.replace("**", "").split())
 
 
-def _is_approved(text: str, v: Violation, approved: Sequence[str]) -> bool:
+def approved_wording(text: str, v: Violation, approved: Sequence[str]) -> bool:
     """A violation inside a sentence quoted verbatim from a retrieved article is approved
     wording: the bank reviewed and published it (a figure check still applies separately)."""
     if v.rule_id in ALWAYS_CHECKED:
@@ -143,7 +147,7 @@ def _is_approved(text: str, v: Violation, approved: Sequence[str]) -> bool:
     ends = [i for i in (text.find(ch, v.end) for ch in _SENTENCE_END) if i != -1]
     end = min(ends) if ends else len(text)
     sentence = _flat(text[start:end]).strip(" .。;；:：")
-    return len(sentence) >= 8 and any(sentence in passage for passage in approved)
+    return len(sentence) >= 8 and any(sentence in _flat(passage) for passage in approved)
 
 
 def _clean(violations: list[Violation], ungrounded: list[str]) -> bool:

@@ -43,6 +43,11 @@ T: dict[str, dict[str, str]] = {
         "en": "I can only help with your Lumen Bank credit card under the bank's service rules, and I can't follow "
               "other instructions. What can I help you with on your card?",
     },
+    "injection_note": {
+        "zh": "（您消息中要求我改变规则或透露内部设定的部分，我不能照做。）",
+        "en": "(I can't follow the part of your message that asks me to change my rules or reveal my "
+              "instructions.) ",
+    },
     "other_customer": {
         "zh": "出于隐私保护，我只能查询和处理您本人账户的信息，无法提供其他客户的资料。",
         "en": "To protect privacy, I can only look at and act on your own account, not anyone else's.",
