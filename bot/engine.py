@@ -41,6 +41,7 @@ FOLLOW_UP = re.compile(r"^(那|那么|还有|如果是|换成|要是)|呢[？?]?
 QUESTION_INTENTS_FOR_REPEAT = {"billing.interest_fees", "benefits.rights", "fx.international", "cash_advance",
                                "application.status", "card.cancel", "profile.update", "payment.how_to_pay"}
 FRUSTRATION_HANDOFF = 0.75
+CLEAR_MARGIN = 1.2  # the best article's score over the second's, for answering an unsure intent
 
 
 class Understander(Protocol):
@@ -248,7 +249,8 @@ class ChatEngine:
     async def _lost_then_person(self, ctx: TurnContext) -> Draft:
         draft = await self._start_flow(ctx, "lost_card")
         hand = await self._handoff(ctx, HandoffAsk(reason="customer_request", priority=1,
-                                                   note="card lost; customer asked for a person"))
+                                                   note="card lost; customer asked for a person",
+                                                   topic="card.lost_stolen"))
         return draft.extend(hand)
 
     def _is_repeat(self, ctx: TurnContext) -> bool:
@@ -422,12 +424,15 @@ class ChatEngine:
         intents, answer from it (cited); otherwise ask which one was meant."""
         u = ctx.u
         assert u is not None
-        likely = {a.intent for a in u.alternatives[:2]} - {"out_of_scope", "chitchat", "human.agent"}
+        likely = {a.intent for a in u.alternatives[:3]} - {"out_of_scope", "chitchat", "human.agent"}
         if self.p.retriever is not None and likely:
             customer = await ctx.customer()
             passages = await self.p.retriever.retrieve(text, locale=ctx.lang, tier=customer.tier, k=3,
                                                        per_article=4)
-            if passages and set(passages[0].intents) & likely:
+            # Answer only when one article clearly stands out and serves a likely intent; a vague
+            # question ("那个费") spreads over many articles and still gets the question back.
+            clear = len(passages) < 2 or passages[0].score >= CLEAR_MARGIN * passages[1].score
+            if passages and clear and set(passages[0].intents) & likely:
                 draft = compose_answer(text, passages, ctx.lang, tier=customer.tier)
                 if draft.resolved:
                     ctx.record("clarify_skipped", intents=sorted(likely), article=passages[0].article_id)
@@ -563,6 +568,7 @@ class ChatEngine:
             self._end_flow(ctx, "abandoned")
             return answer
         resume = await flow.resume(ctx, fs)
+        resume.tool_values.append(fs.get("slots", {}))  # the flow's own facts may be restated
         return answer.extend(resume)
 
     async def _cancel_flow(self, ctx: TurnContext, fs: dict[str, Any]) -> Draft:

@@ -117,7 +117,8 @@ class OutputGuard:
                     return GuardResult(draft=second, violations=violations, ungrounded=ungrounded,
                                        action="regenerated")
         logger.warning("guard.reply_replaced", extra={"rules": sorted({v.rule_id for v in violations}),
-                                                       "ungrounded": len(ungrounded)})
+                                                       "ungrounded": len(ungrounded),
+                                                       "figures": [u[:20] for u in ungrounded]})
         safe = Draft(text=say("fallback", lang), handled="fallback", resolved=False,
                      cards=[{"type": "choices", "id": "fallback-handoff", "options": [
                          {"label": "转人工客服" if lang == "zh" else "Talk to a person", "action_id": "handoff.request",

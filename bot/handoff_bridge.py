@@ -128,8 +128,7 @@ class HandoffBridge:
                                 at=datetime.fromisoformat(a["at"])) for a in state.actions]
         articles = [ArticleRef(id=c["article_id"], title=c["title"]) for c in state.citations]
         txns = await self._relevant_transactions(ctx, state, ask.txn_ids)
-        topic = ask.reason if ask.reason in ("card.lost_stolen", "fraud.dispute") else (
-            ctx.u.intent if ctx.u else None)
+        topic = ask.topic or (ctx.u.intent if ctx.u else None)
         if ask.reason == "unrecognised_transaction":
             topic = "fraud.dispute"
         return HandoffRequest(

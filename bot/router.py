@@ -53,8 +53,8 @@ _REQUEST = re.compile(
     r"帮我|给我|替我|为我|我要|我想|我需要|想要|请(帮|给|为)?(我)?(办|申请|分|开通|设置|激活|冻结|挂失|补|换|提|重置)|"
     r"立即|马上|现在就|赶紧|把.{0,16}(分期|分成|分\d+期|分[三六十二四]+期)|办一下|办理一下|申请一下|开通一下|激活一下|冻结一下|"
     r"\b(i want|i'd like|i would like|i need to|help me|please|let's|go ahead|sign me up|set (it|this|that) up|"
-    r"can you (please )?(split|set|freeze|block|activate|replace|raise|increase|open|turn)|"
-    r"could you (please )?(split|set|freeze|block|activate|replace|raise|increase|open|turn))\b",
+    r"can you (please )?(split|set|freeze|block|activate|replace|raise|increase|open|turn|reset|unlock|change|cancel)|"
+    r"could you (please )?(split|set|freeze|block|activate|replace|raise|increase|open|turn|reset|unlock|change))\b",
     re.I,
 )
 # Something that happened to the customer's own card.
@@ -78,12 +78,13 @@ _HYPOTHETICAL = re.compile(r"如果|万一|假如|要是|的话|(时|以后|之�
 _FOUND_AGAIN = re.compile(r"又找到|找回来了|找到了|found it|found my card", re.I)
 _MY_DATA = re.compile(
     r"我的|我这|我本期|我这期|我现在|我还|我欠|我卡|我有|我的卡|本期|这期|这个月|上个月|本月|当前|目前|现在|剩下|还剩|还要还|还差|"
-    r"\b(my|mine|do i owe|i owe|this month|last month|right now|currently|so far|how many points|"
-    r"do i have(?! to)|have i (got|earned|spent|paid))\b",
+    r"我今年|今年|我会|我要交|我被|"
+    r"\b(my|mine|do i owe|i owe|this month|last month|this year|right now|currently|so far|how many points|"
+    r"do i have(?! to)|have i (got|earned|spent|paid)|will i|am i)\b",
     re.I,
 )
 _RULE_WORDS = re.compile(r"规则|条件|标准|怎么算|如何计算|比例|百分之|收费|手续费|费率|利率|年化|滞纳金|罚息|怎么收|"
-                         r"\b(rule|rules|condition|how is .{0,20} calculated|percent|percentage|fee|fees|charge|"
+                         r"\b(rule|rules|condition|how is .{0,20} calculated|percent|percentage|fee|fees|"
                          r"penalty|rate|apr|interest)\b", re.I)
 _CHOICE_RULES = re.compile(r"能选|可以选|可选|选哪|能改|可以改|能换成|\b(can i (pick|choose|change)|which days|options?)\b",
                            re.I)
@@ -171,7 +172,10 @@ def route(intent: str, text: str) -> Route:
             return Route(kind="account", target="replacement_status")
         case "limit.increase" | "card.activate" | "card.replace" | "card.pin":
             return _act_or_explain(text, FLOW_INTENTS[intent])
-        case "rewards.points" if _HOW_TO_REDEEM.search(text) and not about_my_account(text):
+        case "rewards.points" if _HOW_TO_REDEEM.search(text):
+            # How points work; with "my" the balance and what expires come first.
+            if about_my_account(text):
+                return Route(kind="account", target="points", also_knowledge=True)
             return Route(kind="knowledge")
         case _ if intent in ACCOUNT_INTENTS:
             return _account_or_rules(intent, text)

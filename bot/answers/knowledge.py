@@ -21,6 +21,7 @@ _TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?|[\u4e00-\u9fff]")
 _FIGURE = re.compile(r"\d")
+_MY_CARD = re.compile(r"我的卡|我的信用卡|我这张|我的(普|金|白金|钻石)?卡|\bmy (credit )?card\b|\bi get\b", re.I)
 _ASKS_FIGURE = re.compile(
     r"多少|几|多久|多长|什么时候|哪天|几号|利率|费率|手续费|年费|费用|收费|how much|how many|how long|when|rate|fee|"
     r"cost|charge|apr|percent|%|days|limit|minimum",
@@ -221,6 +222,8 @@ def _pick(
 ) -> tuple[list[tuple[Passage, str]], list[dict[str, Any]]]:
     """The best sentences (and table rows as sentences) of one article's sections, in order."""
     asked = tuple(tiers_in(question))
+    if not asked and tier and _MY_CARD.search(question):
+        asked = (tier,)  # "does my card…": the customer's own tier
     candidates: list[tuple[float, tuple[int, int], str, Passage]] = []
     cards: list[dict[str, Any]] = []
     for p_index, passage in enumerate(group):

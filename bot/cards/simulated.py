@@ -326,9 +326,9 @@ class SimulatedCardSystem:
             new_last4 = f"{(int(card['last4']) * 7 + 1234) % 10000:04d}"
             new_card = {**card, "id": new_id, "last4": new_last4, "status": "inactive",
                         "issued_on": today.isoformat(), "frozen_reason": None, "replaced_by": None}
+            # A damaged or expiring card keeps working until its replacement is activated; a lost
+            # or stolen one is already frozen.
             card["replaced_by"] = new_id
-            if card["status"] == "active":
-                card["status"] = "closed"
             doc["cards"].append(new_card)
             rep = {
                 "id": self._next_id("R"), "old_card_id": card_id, "new_card_id": new_id, "delivery": delivery,
@@ -478,6 +478,9 @@ class SimulatedCardSystem:
             if (today - date.fromisoformat(card["issued_on"])).days > window:
                 raise CardSystemError("activation_expired", f"the card was issued more than {window} days ago")
             card["status"] = "active"
+            for old in doc["cards"]:
+                if old.get("replaced_by") == card_id and old["status"] in ("active", "frozen"):
+                    old["status"] = "closed"  # the card it replaces stops now
             return card
 
         return from_doc(Card, await self._effect(customer_id, "activate_card", key, apply))

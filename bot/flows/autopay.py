@@ -146,6 +146,11 @@ class AutopayFlow:
                 f"Please confirm: autopay for {NAMES[mode][1]}, debited from your linked debit card on "
                 f"the due date, from the next statement ({fmt_date(starts, 'en')}).",
             )
+            if mode == "minimum":
+                # The cost of paying only the minimum must be said before the customer agrees.
+                text += ctx.pick("只还最低还款额时，未还清的部分不享受免息期，会按日计息。",
+                                 " Paying only the minimum means the rest of the balance loses the "
+                                 "interest-free period and accrues daily interest.")
         card_ = confirm_card(
             ctx,
             fs,

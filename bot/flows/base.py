@@ -19,9 +19,10 @@ from bot.turn import TurnContext
 
 Status = Literal["continue", "completed", "cancelled", "failed", "handoff"]
 
+_CANCEL_WORD = r"(取消|算了|不办了|不用了|不要了|不需要了|先不了|不弄了|不分了|退出|cancel|stop|never ?mind|forget it|no thanks|quit)"
 CANCEL_WORDS = re.compile(
-    r"^(取消|算了|不办了|不用了|不要了|不需要了|先不了|不弄了|退出|cancel|stop|never ?mind|forget it|no thanks|quit)"
-    r"[。.!！\s]*$|取消(办理|申请|分期)|不想(办|分期|申请)了|\bcancel (it|this|that)\b",
+    rf"^({_CANCEL_WORD}[，,、。.!！\s]*)+$|取消(办理|申请|分期)|不想(办|分期|申请)了|\bcancel (it|this|that)\b|"
+    r"\b(i changed my mind|don'?t want (it|to) (any ?more)?)\b",
     re.I,
 )
 
@@ -46,6 +47,8 @@ class HandoffAsk:
     note: str = ""
     txn_ids: tuple[str, ...] = ()
     """Transactions the person must look at (marked in the context package)."""
+    topic: str | None = None
+    """What the customer needs help with, when it is not the turn's intent (routing uses it)."""
 
 
 @dataclass(slots=True, kw_only=True)

@@ -81,6 +81,7 @@ _ORDINALS = {
     "sixth": 6,
     "6th": 6,
 }
+_CONFIRM_START = re.compile(r"(确认|确定|是的|对的|没错|yes|confirm|correct)\b|^(确认|确定|是的|对)", re.I)
 _QUESTION = re.compile(r"[?？]|吗|什么|多少|怎么|为什么|\b(what|how|why|when|which)\b", re.I)
 
 
@@ -445,7 +446,9 @@ class DisputeFlow:
         u = ctx.u
         assert u is not None
         reason = read_reason(u.text, u.signals)
-        if fs["step"] == "confirm" and reason is None and u.is_affirmative is True:
+        confirming = u.is_affirmative is True or bool(_CONFIRM_START.match(u.text.strip()))
+        # "确认，不是我" confirms the report it restates.
+        if fs["step"] == "confirm" and confirming and reason in (None, slots.get("reason")):
             return await self._act(ctx, fs, by_id[slots["txn"]])
         if fs["step"] == "confirm" and reason is None and u.is_affirmative is False:
             return cancelled(ctx)
@@ -637,7 +640,7 @@ class DisputeFlow:
         if read_reason(u.text, u.signals):
             return True
         if fs["step"] == "confirm":
-            return u.is_affirmative is not None and len(u.text) <= 12
+            return (u.is_affirmative is not None and len(u.text) <= 12) or bool(_CONFIRM_START.match(u.text.strip()))
         if fs["step"] == "pick":
             return bool(
                 read_ordinal(u.text) or u.slots.merchant or u.slots.amount is not None or u.slots.date

@@ -139,12 +139,11 @@ class ReplacementFlow:
             [ctx.pick("地址", "Address"), customer.masked_address],
         ]
         text = lead + ctx.pick(
-            f"请确认：为尾号{card.last4}的卡片补发新卡，{name}（{days}），费用{cost}。新卡卡号不同，下单后原卡停止使用，收到新卡后请激活。",
+            f"请确认：为尾号{card.last4}的卡片补发新卡，{name}（{days}），费用{cost}。新卡卡号不同，收到后请激活；"
+            "新卡激活前原卡可以照常使用，激活后原卡停用。",
             f"Please confirm: a new card to replace the one ending {card.last4}, {name.lower()} delivery "
-            f"({days}), "
-            f"cost {cost}. The new card has a new number; the current card stops working once it's "
-            "ordered, and "
-            f"you activate the new one when it arrives.",
+            f"({days}), cost {cost}. The new card has a new number: activate it when it arrives. Your current "
+            "card keeps working until then and stops when the new one is activated.",
         )
         cards = [
             confirm_card(
