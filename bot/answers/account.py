@@ -103,8 +103,10 @@ def match_transactions(txns: list[Transaction], ctx: TurnContext) -> list[Transa
     s = ctx.u.slots
     out = txns
     if s.merchant:
-        m = s.merchant.lower()
-        out = [t for t in out if m in t.merchant.lower() or t.merchant.lower() in m]
+        from bot.nlu.merchants import canonical_merchant
+
+        m = canonical_merchant(s.merchant).lower()
+        out = [t for t in out if _same_merchant(m, t.merchant)]
     if s.amount is not None:
         out = [t for t in out if abs(t.amount - s.amount) < Decimal("1")] or out
     if s.date_range is not None:
@@ -113,6 +115,13 @@ def match_transactions(txns: list[Transaction], ctx: TurnContext) -> list[Transa
     elif s.date is not None:
         out = [t for t in out if abs((t.posted_on - s.date).days) <= 1] or out
     return out
+
+
+def _same_merchant(wanted: str, merchant: str) -> bool:
+    from bot.nlu.merchants import canonical_merchant
+
+    have = canonical_merchant(merchant).lower()
+    return wanted in have or have in wanted or wanted in merchant.lower()
 
 
 async def transactions(ctx: TurnContext, *, limit: int = 8) -> Draft:

@@ -8,6 +8,7 @@ is about also comes along as a table card.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -172,6 +173,14 @@ def _tier_rows(table: Table, tier: str | None, q_text: str) -> list[int]:
     return out
 
 
+@functools.cache
+def _synonyms() -> Any:
+    """The knowledge base's slang groups (违约金 = 滞纳金 …), so sentences match in the bank's words."""
+    from knowledge.synonyms import SynonymExpander, load_synonyms
+
+    return SynonymExpander(load_synonyms())
+
+
 def compose_answer(
     question: str,
     passages: Sequence[Passage],
@@ -189,7 +198,7 @@ def compose_answer(
     """
     if not passages:
         return Draft(text="", resolved=False)
-    q = terms(question)
+    q = terms(question) | terms(_synonyms().expansion(question))
     wants_figure = bool(_ASKS_FIGURE.search(question))
     articles: dict[str, list[Passage]] = {}
     for p in passages:

@@ -86,3 +86,13 @@ def find_merchant(normalized: str, folded: str) -> str | None:
         if name and name.lower() not in _NOT_MERCHANT_EN:
             return name
     return None
+
+
+def canonical_merchant(name: str) -> str:
+    """The known merchant a name or alias stands for (``Trip.com`` → ``携程``), else the name itself."""
+    low = name.strip().lower()
+    known = _known()
+    if low in known.names:
+        return known.names[low]
+    match = known.pattern.search(low)
+    return known.names[match.group(0).strip()] if match is not None else name.strip()
