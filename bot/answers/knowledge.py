@@ -22,6 +22,19 @@ _TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?|[\u4e00-\u9fff]")
 _FIGURE = re.compile(r"\d")
+SYNONYM_WEIGHT = 0.4
+_UNIT_KEY = "\x00unit"
+# What kind of figure a question asks for, and how a sentence states it.
+_UNITS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"多久|多长时间|几天|几个工作日|哪天|什么时候|期限|\bhow (long|soon|many days)\b|\bwhen\b|\bdeadline\b", re.I),
+     re.compile(r"\d+\s*(?:个)?(?:工作日|自然日|天|日内|个月|年)|\d+\s*(?:to|–|-)?\s*\d*\s*(?:business |calendar )?"
+                r"(?:days?|months?|years?)", re.I)),
+    (re.compile(r"多少钱|费用|收费|手续费|年费|滞纳金|利率|费率|比例|百分之|\bhow much\b|\bfees?\b|\bcost\b|\brate\b|"
+                r"\bapr\b|\bpercent", re.I),
+     re.compile(r"[¥￥]\s*\d|\d\s*元|\d\s*%|\d+\s*yuan", re.I)),
+    (re.compile(r"几次|多少次|\bhow many (times|tries|attempts)\b", re.I),
+     re.compile(r"\d+\s*次|\d+\s*(times|tries|wrong)", re.I)),
+)
 _MY_CARD = re.compile(r"我的卡|我的信用卡|我这张|我的(普|金|白金|钻石)?卡|\bmy (credit )?card\b|\bi get\b", re.I)
 _ASKS_FIGURE = re.compile(
     r"多少|几|多久|多长|什么时候|哪天|几号|利率|费率|手续费|年费|费用|收费|how much|how many|how long|when|rate|fee|"
@@ -128,14 +141,17 @@ def row_sentence(header: Sequence[str], row: Sequence[str], lang: str) -> str:
     return f"{row[0]}: " + "; ".join(f"{h} {v}" for h, v in pairs) + "."
 
 
-def _score(sentence: str, q: set[str], wants_figure: bool, tiers: tuple[str, ...] = ()) -> float:
+def _score(sentence: str, q: dict[str, float], wants_figure: bool, tiers: tuple[str, ...] = ()) -> float:
     st = terms(sentence)
     if not st:
         return 0.0
-    overlap = len(q & st)
-    score = overlap / (len(q) ** 0.5 + 1)
+    overlap = sum(w for t, w in q.items() if t in st)
+    score = overlap / (sum(1 for w in q.values() if w >= 1) ** 0.5 + 1)
     if wants_figure and _FIGURE.search(sentence):
         score += 0.35
+        unit = q.get(_UNIT_KEY)
+        if unit is not None and _UNITS[int(unit)][1].search(sentence):
+            score += 0.5  # "how long" wants days, "how much" wants money or a rate
     if tiers:
         said = tiers_in(sentence)
         if said & set(tiers):
@@ -198,7 +214,13 @@ def compose_answer(
     """
     if not passages:
         return Draft(text="", resolved=False)
-    q = terms(question) | terms(_synonyms().expansion(question))
+    own = terms(question)
+    # The customer's own words count fully; the bank's synonyms for them count a little.
+    q = {t: SYNONYM_WEIGHT for t in terms(_synonyms().expansion(question)) - own} | {t: 1.0 for t in own}
+    for n, (asks, _says) in enumerate(_UNITS):
+        if asks.search(question):
+            q[_UNIT_KEY] = float(n)  # a marker, never a sentence term
+            break
     wants_figure = bool(_ASKS_FIGURE.search(question))
     articles: dict[str, list[Passage]] = {}
     for p in passages:
@@ -226,7 +248,7 @@ def compose_answer(
 
 
 def _pick(
-    question: str, q: set[str], group: Sequence[Passage], lang: str, *, tier: str | None, wants_figure: bool,
+    question: str, q: dict[str, float], group: Sequence[Passage], lang: str, *, tier: str | None, wants_figure: bool,
     limit: int,
 ) -> tuple[list[tuple[Passage, str]], list[dict[str, Any]]]:
     """The best sentences (and table rows as sentences) of one article's sections, in order."""
