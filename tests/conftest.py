@@ -29,18 +29,21 @@ def redis_prefix() -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def knowledge_index_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Build the knowledge index once per session (hash embedder); servers copy it.
+def var_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Build the knowledge index (hash embedder) and train the intent model once per session.
 
     Each test server gets its own copy (``tests.harness.make_settings``), so no two servers
-    share one embedded Chroma directory, and none pays for a full ingest.
+    share one embedded Chroma directory, and none pays for a full ingest or training.
     """
     import asyncio
 
     from knowledge import KnowledgeConfig, ingest
 
-    path = tmp_path_factory.mktemp("kb-template") / "index"
-    asyncio.run(ingest(KnowledgeConfig(index_dir=path, embedder="hash")))
-    os.environ["CARDCARE_TEST_INDEX_TEMPLATE"] = str(path)
+    from bot.nlu import OfflineUnderstander
+
+    root = tmp_path_factory.mktemp("var-template")
+    asyncio.run(ingest(KnowledgeConfig(index_dir=root / "index", embedder="hash")))
+    OfflineUnderstander.load(root / "models" / "intents.npz")
+    os.environ["CARDCARE_TEST_VAR_TEMPLATE"] = str(root)
     yield
-    os.environ.pop("CARDCARE_TEST_INDEX_TEMPLATE", None)
+    os.environ.pop("CARDCARE_TEST_VAR_TEMPLATE", None)

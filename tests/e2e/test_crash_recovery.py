@@ -20,6 +20,9 @@ ENV = {
 }
 
 
+QUESTIONS = ["你好", "我的账单多少钱", "谢谢", "我的额度是多少", "我有多少积分", "年费多少"]
+
+
 async def test_kill_9_loses_no_acknowledged_message(tmp_path: Path) -> None:
     env = {**ENV, "CARDCARE_VAR_DIR": str(tmp_path / "var")}
     copy_index(tmp_path / "var")
@@ -30,7 +33,7 @@ async def test_kill_9_loses_no_acknowledged_message(tmp_path: Path) -> None:
         conv_id = c.welcome["conversation_id"]
         acked: dict[str, int] = {}
         # Below the per-connection burst limit, so every message is accepted.
-        sent = [await c.say(f"消息 {i}") for i in range(18)]
+        sent = [await c.say(QUESTIONS[i % len(QUESTIONS)]) for i in range(18)]
         with contextlib.suppress(websockets.ConnectionClosed, asyncio.TimeoutError):
             while len(acked) < 8:
                 f = await c.recv(timeout=10)
