@@ -166,7 +166,7 @@ async def _hello(ws: WebSocket, tokens: AgentTokens, s: HandoffSettings) -> Agen
         return tokens.verify(frame.token)
     except WebSocketDisconnect:
         return None
-    except (TimeoutError, ValueError, KeyError, InvalidAgentToken):  # FrameError and bad JSON are ValueErrors
+    except (TimeoutError, ValueError, KeyError, RecursionError, InvalidAgentToken):  # FrameError, bad JSON: ValueErrors
         await _close(ws, CLOSE_UNAUTHORIZED, "agent token required")
         return None
 
@@ -178,7 +178,8 @@ async def _serve(ws: WebSocket, session: AgentSession, handler: "_FrameHandler",
     done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
-    await asyncio.wait(pending)
+    if pending:  # both may end at once (the socket closed while a frame was being written)
+        await asyncio.wait(pending)
     if writer in done and isinstance(writer.exception(), SessionOverflow):
         await _close(ws, CLOSE_TRY_AGAIN, "too far behind, reconnect")
     for task in done:
@@ -212,7 +213,7 @@ async def _read(ws: WebSocket, session: AgentSession, handler: "_FrameHandler", 
             continue
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested JSON exhausts the parser's recursion
             session.send(ErrorFrame(code="bad_json", message="frame is not valid JSON").dump())
             continue
         try:

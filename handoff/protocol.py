@@ -111,7 +111,7 @@ def parse_client_frame(data: Any) -> ClientFrame:
     if not isinstance(data, dict):
         raise FrameError("bad_frame", "a frame is a JSON object")
     kind = data.get("type")
-    if kind not in CLIENT_FRAME_TYPES:
+    if not isinstance(kind, str) or kind not in CLIENT_FRAME_TYPES:
         raise FrameError("unknown_type", f"unknown frame type {kind!r}")
     try:
         return _CLIENT.validate_python(data)

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket
 
 from bot.auth import TokenService
+from bot.cards.audited import AuditedCardSystem
 from bot.cards.simulated import SimulatedCardSystem
 from bot.domain import utcnow
 from bot.ports import ConversationStore
@@ -66,8 +67,9 @@ def create_app(settings: BotSettings | None = None, *, clock: Callable[[], datet
             stack.push_async_callback(store.close)
             bus = _open_bus(settings)
             stack.push_async_callback(bus.close)
-            cards = await SimulatedCardSystem(settings.cards_db_path, schedule, clock=clock).open()
-            stack.push_async_callback(cards.close)
+            core = await SimulatedCardSystem(settings.cards_db_path, schedule, clock=clock).open()
+            stack.push_async_callback(core.close)
+            cards = AuditedCardSystem(core, store)  # every side effect goes to the audit log
             services = await build_services(settings, stack, store=store, bus=bus, cards=cards, schedule=schedule,
                                             tokens=tokens, clock=clock)
             conversations = services.conversations

@@ -37,6 +37,8 @@ def install_error_handlers(app: FastAPI) -> None:
         status, code = status_for(exc)
         code = getattr(exc, "code", code)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if code == "rate_limited":
+            status, headers = 429, {"Retry-After": "60"}
         return JSONResponse({"error": code, "message": str(exc)}, status_code=status, headers=headers)
 
     async def handle_unexpected(_request: Request, _exc: Exception) -> JSONResponse:

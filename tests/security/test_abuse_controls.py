@@ -112,9 +112,9 @@ async def test_the_per_ip_http_limit(server: LiveServer, server_log: LogWatch) -
             assert set(statuses) == {401}  # counted although refused for want of a token
             valid = {"Authorization": f"Bearer {token(server, 'C001')}"}
             over = await http.get("/api/v1/conversations", headers=valid)
-            # 400 today; docs/security.md recommends 429 with Retry-After.
-            assert over.status_code == 400 and over.json()["error"] == "rate_limited"
-            assert (await http.post("/api/v1/demo/token", json={"customer_id": "C001"})).status_code == 400
+            assert over.status_code == 429 and over.json()["error"] == "rate_limited"
+            assert over.headers["retry-after"] == "60"
+            assert (await http.post("/api/v1/demo/token", json={"customer_id": "C001"})).status_code == 429
             assert (await http.get("/healthz")).status_code == 200  # probes stay reachable
     finally:
         server.rt.ip_limits = old
