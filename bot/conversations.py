@@ -142,12 +142,17 @@ class ConversationService:
         *,
         human: HumanChannel | None = None,
         inbound_filter: Callable[[str], str] = lambda text: text,
+        max_concurrent_turns: int = 4,
     ) -> None:
         self.store = store
         self.bus = bus
         self.engine = engine
         self.human = human
         self._inbound_filter = inbound_filter
+        # Admission control: at most this many turns compute at once. Inputs beyond it wait
+        # (not runnable), so storing and acknowledging new messages is never queued behind a
+        # backlog of turns when the process is saturated.
+        self._turn_slots = asyncio.Semaphore(max_concurrent_turns)
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -242,8 +247,10 @@ class ConversationService:
             if echo is not None:
                 await self.publish(conversation_id, echo)
             async with lock:
-                while await self._process_next(conversation_id):
-                    pass
+                while True:
+                    async with self._turn_slots:
+                        if not await self._process_next(conversation_id):
+                            break
         except asyncio.CancelledError:
             raise
         except Exception:

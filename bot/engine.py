@@ -136,6 +136,7 @@ class ChatEngine:
                 except LLMUnavailable:
                     return None
 
+        await asyncio.sleep(0)  # let waiting sockets (acks) run between the turn's CPU-heavy steps
         result = await self.guard.finalize(draft, lang=ctx.lang, gctx=gctx, regenerate=regenerate)
         if result.draft is not draft and draft.meta.get("streamed"):
             # Deltas already went out under this id: the final message must take their place in the widget.
@@ -164,6 +165,7 @@ class ChatEngine:
         text = inspection.clean_text
         state = ctx.state
         u = self.p.understander.understand(inspection.redacted, locale_hint=ctx.lang, today=ctx.today())
+        await asyncio.sleep(0)
         if self.p.llm is not None:
             try:
                 u = await self.p.llm.understand(ctx, inspection.redacted, u)
@@ -726,12 +728,12 @@ class ChatEngine:
         records = [("turn", turn), *ctx.records]
         if rules:
             records.append(("violation", {"rules": rules, "action": guard_action, "actor": "bot"}))
-        for kind, data in records:
-            try:
-                await self.p.store.add_record(kind, data, conversation_id=ctx.turn.conversation.id)
-            except Exception:
-                logger.warning("engine.record_failed", extra={"conversation_id": ctx.conversation_id,
-                                                               "kind": kind}, exc_info=True)
+        try:
+            await self.p.store.add_records(records, conversation_id=ctx.turn.conversation.id)
+        except Exception:
+            # Analytics must never cost the customer a reply.
+            logger.warning("engine.record_failed", extra={"conversation_id": ctx.conversation_id},
+                           exc_info=True)
 
 
 # The rule behind each account answer: the article it cites alongside the customer's data.

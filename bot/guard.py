@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,10 +61,18 @@ class OutputGuard:
         self._daily_apr = schedule.dec("billing.purchase_annual_rate")
         hours = schedule.get("service.agent_hours")
         self._times = [hours["start"], hours["end"]]
+        self._base = GroundingSources.build(numbers=self._numbers, times=self._times)
 
     def sources(self, draft: Draft) -> GroundingSources:
-        return GroundingSources.build(
-            numbers=self._numbers, passages=draft.passages, tool_values=draft.tool_values, times=self._times
+        # The schedule's figures and each article section's figures are extracted once and
+        # reused; only this turn's tool results are walked per reply.
+        parts = [self._base, *(_passage_sources(p) for p in draft.passages),
+                 GroundingSources.build(tool_values=draft.tool_values)]
+        return GroundingSources(
+            numbers=frozenset().union(*(x.numbers for x in parts)),
+            percents=frozenset().union(*(x.percents for x in parts)),
+            dates=frozenset().union(*(x.dates for x in parts)),
+            times=frozenset().union(*(x.times for x in parts)),
         )
 
     def context(self, draft: Draft, *, intent: str | None, shared_secret: bool, declined: frozenset[str],
@@ -129,6 +138,11 @@ class OutputGuard:
 # Rules that hold even for the bank's own published wording: data that must never go out.
 ALWAYS_CHECKED = frozenset({"SEC-04", "SEC-05", "SEC-08", "PRC-08"})
 _SENTENCE_END = "。！？!?；;\n"
+
+
+@functools.lru_cache(maxsize=4096)
+def _passage_sources(text: str) -> GroundingSources:
+    return GroundingSources.build(passages=[text])
 
 
 def _flat_all(texts: Sequence[str]) -> list[str]:

@@ -48,6 +48,12 @@ class ConversationStore(Protocol):
         self, kind: str, data: JsonDict, *, conversation_id: ConversationId | None = None
     ) -> None: ...
 
+    async def add_records(
+        self, items: Sequence[tuple[str, JsonDict]], *, conversation_id: ConversationId | None = None
+    ) -> None:
+        """Several records in one write (a turn's records)."""
+        ...
+
     async def records(
         self, kinds: Sequence[str] | None = None, since: datetime | None = None
     ) -> list[Record]: ...

@@ -73,6 +73,9 @@ class BotSettings(BaseSettings):
     max_connections_per_customer: int = 10
     hello_timeout_s: float = 10.0
     send_queue_max: int = 1000
+    # Turns computed at once. Offline turns are CPU-bound in one process, so one at a time keeps
+    # acks fast under load; LLM turns wait on the network, so many overlap.
+    max_concurrent_turns: int | None = None
 
     # Handoff. ``agent_hours`` ("HH:MM-HH:MM", China time) overrides the schedule's staffed
     # hours for non-urgent topics, for a bank that staffs its desk differently.
@@ -103,6 +106,12 @@ class BotSettings(BaseSettings):
     def llm_enabled(self) -> bool:
         """An LLM is configured when a key or a base URL is given."""
         return self.openai_api_key is not None or self.openai_base_url is not None
+
+    @property
+    def turn_concurrency(self) -> int:
+        if self.max_concurrent_turns is not None:
+            return max(1, self.max_concurrent_turns)
+        return 32 if self.llm_enabled else 1
 
     @property
     def db_path(self) -> Path:

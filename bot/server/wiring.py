@@ -108,7 +108,8 @@ async def build_services(
 
         parts.llm = build_llm_assist(settings, stack, parts)
     engine = ChatEngine(parts)
-    conversations = ConversationService(store, bus, engine, inbound_filter=mask_for_storage)
+    conversations = ConversationService(store, bus, engine, inbound_filter=mask_for_storage,
+                                        max_concurrent_turns=settings.turn_concurrency)
     stack.push_async_callback(conversations.close)
     bridge = HandoffBridge(conversations, tokens)
     if parts.llm is not None:

@@ -243,6 +243,18 @@ class RedisConversationStore:
         }
         await self._call(self._redis.xadd(self._k("records"), fields))  # type: ignore[arg-type]
 
+    async def add_records(
+        self, items: Sequence[tuple[str, JsonDict]], *, conversation_id: ConversationId | None = None
+    ) -> None:
+        if not items:
+            return
+        ts = self._clock().isoformat()
+        pipe = self._redis.pipeline(transaction=True)
+        for kind, data in items:
+            pipe.xadd(self._k("records"), {"kind": kind, "ts": ts, "conversation_id": conversation_id or "",
+                                           "data": _dumps(data)})
+        await self._call(pipe.execute())
+
     async def records(
         self, kinds: Sequence[str] | None = None, since: datetime | None = None
     ) -> list[Record]:

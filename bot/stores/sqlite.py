@@ -301,6 +301,22 @@ class SqliteConversationStore:
             )
         )
 
+    async def add_records(
+        self, items: Sequence[tuple[str, JsonDict]], *, conversation_id: ConversationId | None = None
+    ) -> None:
+        now = self._clock().isoformat()
+        rows = [(conversation_id, kind, now, _dumps(data)) for kind, data in items]
+
+        def write() -> None:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO records (conversation_id, kind, created_at, data) VALUES (?, ?, ?, ?)", rows
+                )
+
+        if rows:
+            await self._run(write)
+
     async def records(
         self, kinds: Sequence[str] | None = None, since: datetime | None = None
     ) -> list[Record]:

@@ -141,6 +141,14 @@ async def test_store_records_filter_by_kind_and_time(store: ConversationStore) -
     assert [r.kind for r in later] == ["csat", "turn"]
 
 
+async def test_store_adds_a_turns_records_in_one_write(store: ConversationStore) -> None:
+    conv = await store.create_conversation(CUST, "zh-CN")
+    await store.add_records([("turn", {"n": 1}), ("flow", {"event": "started"})], conversation_id=conv.id)
+    await store.add_records([])
+    got = await store.records()
+    assert [(r.kind, r.conversation_id) for r in got] == [("turn", conv.id), ("flow", conv.id)]
+
+
 async def test_store_audit_log_is_ordered(store: ConversationStore) -> None:
     await store.audit("agent:A1", "context.read", "c_1", {"reason": "claim"})
     await store.audit("customer:C001", "card.freeze", "card:K1", {"key": "k"})
