@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,12 @@ from evals.bench_ws import free_port, machine, pct, rss_mib, wait_ready
 SECRET = "bench-handoff-" + "h" * 40
 
 
-def start(var_dir: Path, port: int, redis_url: str | None, prefix: str, cards_db: Path) -> subprocess.Popen[bytes]:
+def start(var_dir: Path, port: int, redis_url: str | None, prefix: str, cards_db: Path,
+          index_from: str | None = None) -> subprocess.Popen[bytes]:
+    if index_from:
+        for name in ("index", "models"):
+            if (Path(index_from) / name).exists() and not (var_dir / name).exists():
+                shutil.copytree(Path(index_from) / name, var_dir / name)
     env = {
         **os.environ,
         "CARDCARE_VAR_DIR": str(var_dir),
@@ -136,14 +142,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         prefix = f"benchhandoff{os.getpid()}:"
         procs = []
         a_port = free_port()
-        a = start(root / "a", a_port, args.redis_url, prefix, cards_db)
+        a = start(root / "a", a_port, args.redis_url, prefix, cards_db, args.index_from)
         procs.append(a)
         b_port = a_port
         try:
             wait_ready(f"http://127.0.0.1:{a_port}", a)
             if args.redis_url:
                 b_port = free_port()
-                b = start(root / "b", b_port, args.redis_url, prefix, cards_db)
+                b = start(root / "b", b_port, args.redis_url, prefix, cards_db, args.index_from)
                 procs.append(b)
                 wait_ready(f"http://127.0.0.1:{b_port}", b)
             result = asyncio.run(drive(f"ws://127.0.0.1:{a_port}", f"ws://127.0.0.1:{b_port}", args))
@@ -163,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--waiting", type=int, default=200, help="chats already waiting before measuring")
     p.add_argument("--samples", type=int, default=50)
     p.add_argument("--redis-url", default=None)
+    p.add_argument("--index-from", default=None, help="a var dir whose built index and model to reuse")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     result = run(args)

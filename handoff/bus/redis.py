@@ -10,10 +10,11 @@ consumers reload state (queue snapshot, context) after a reconnect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from fnmatch import fnmatchcase
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -28,6 +29,7 @@ from handoff.models import BusMessage, JsonDict
 logger = logging.getLogger(__name__)
 
 _FAILURES = (RedisError, OSError, TimeoutError)
+_MAX_BUFFER = 10_000
 
 
 def _escape_glob(text: str) -> str:
@@ -75,8 +77,8 @@ class RedisEventBus:
             retry=Retry(NoBackoff(), 0),
             health_check_interval=max(1, int(poll_s * 5)),
         )
-        self._subs: set[_RedisSubscription] = set()
         self._closed = False
+        self._mux = _Multiplexer(self)
 
     async def publish(self, topic: str, event: JsonDict) -> None:
         """Publish ``event`` on ``topic``; ``BusUnavailable`` when Redis cannot be reached in time."""
@@ -89,24 +91,32 @@ class RedisEventBus:
 
     @asynccontextmanager
     async def subscribe(self, topic_or_pattern: str, *more: str) -> AsyncIterator[AsyncIterator[BusMessage]]:
-        """Subscribed (confirmed by Redis) on entry; iteration ends when the bus closes."""
+        """Subscribed (confirmed by Redis) on entry; iteration ends when the bus closes.
+
+        Every subscription of this process shares ONE pub/sub connection: a server holding
+        thousands of customer sockets (one topic each) needs one Redis connection for them,
+        not thousands.
+        """
         entries = (topic_or_pattern, *more)
         for entry in entries:
             check_topic(entry)
-        sub = _RedisSubscription(self, entries)
-        await sub.connect()
-        self._subs.add(sub)
+        if self._closed:
+            raise BusUnavailable("the bus is closed")
+        sub = _Subscription(
+            exact=frozenset(self._channel(e) for e in entries if not is_pattern(e)),
+            patterns=tuple(self._pattern(e) for e in entries if is_pattern(e)),
+            bus=self,
+        )
+        await self._mux.add(sub)
         try:
             yield sub
         finally:
-            self._subs.discard(sub)
-            await sub.aclose()
+            await self._mux.remove(sub)
 
     async def close(self) -> None:
         """End every subscription and release the connections."""
         self._closed = True
-        for sub in list(self._subs):
-            await sub.aclose()
+        await self._mux.close()
         await self._sub_redis.aclose()
         await self._redis.aclose()
 
@@ -121,90 +131,201 @@ class RedisEventBus:
         return channel[len(self._prefix) :]
 
 
-class _RedisSubscription:
-    """Iterator over one subscription; owns one pub/sub connection at a time."""
+_END = object()
 
-    def __init__(self, bus: RedisEventBus, entries: Sequence[str]) -> None:
+
+class _Subscription:
+    """One ``subscribe`` block's queue of events (fed by the shared connection's reader)."""
+
+    def __init__(self, *, exact: frozenset[str], patterns: tuple[str, ...], bus: RedisEventBus) -> None:
+        self.exact = exact
+        self.patterns = patterns
         self._bus = bus
-        self._channels = [bus._channel(e) for e in entries if not is_pattern(e)]
-        self._patterns = [bus._pattern(e) for e in entries if is_pattern(e)]
-        self._pubsub: Any = None
-        self._buffer: deque[BusMessage] = deque()
-        self._closed = False
+        self._queue: asyncio.Queue[BusMessage | object] = asyncio.Queue(maxsize=_MAX_BUFFER)
+        self._ended = False
 
-    async def connect(self) -> None:
-        """Subscribe and wait until Redis confirmed every channel and pattern."""
-        pubsub: Any = self._bus._sub_redis.pubsub()
+    def wants(self, kind: str, channel: str, pattern: str | None) -> bool:
+        if kind == "message":
+            return channel in self.exact
+        if channel in self.exact or pattern not in self.patterns:
+            return False  # the exact subscription delivers it already
+        # Of this subscription's patterns, only the first that matches delivers (no duplicates).
+        first = next((p for p in self.patterns if fnmatchcase(channel, p.replace("\\", ""))), pattern)
+        return first == pattern
+
+    def offer(self, message: BusMessage) -> None:
         try:
-            async with asyncio.timeout(self._bus._timeout_s):
-                if self._channels:
-                    await pubsub.subscribe(*self._channels)
-                if self._patterns:
-                    await pubsub.psubscribe(*self._patterns)
-                pending = len(self._channels) + len(self._patterns)
-                while pending:
-                    msg = await pubsub.get_message(timeout=self._bus._timeout_s)
-                    if msg is None:
-                        continue
-                    if msg["type"] in ("subscribe", "psubscribe"):
-                        pending -= 1
-                    else:
-                        self._keep(msg)
-        except BaseException as exc:
-            await pubsub.aclose()
-            if isinstance(exc, _FAILURES):
-                raise BusUnavailable(f"cannot subscribe: {exc}") from exc
-            raise
-        self._pubsub = pubsub
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self._queue.get_nowait()  # a stuck consumer must not stall everyone: drop the oldest
+            self._queue.put_nowait(message)
+            logger.warning("handoff.bus.dropped", extra={"topic": message.topic})
 
-    def _keep(self, msg: dict[str, Any]) -> None:
-        if msg["type"] not in ("message", "pmessage"):
-            return
-        try:
-            event = decode_event(msg["data"])
-        except ValueError:
-            logger.warning("handoff.bus.bad_payload", extra={"channel": msg.get("channel")})
-            return
-        self._buffer.append(BusMessage(topic=self._bus._topic(msg["channel"]), event=event))
-
-    async def _reconnect(self) -> None:
-        delay, ceiling = self._bus._backoff
-        attempt = 0
-        while not self._closed:
-            attempt += 1
+    def end(self) -> None:
+        if not self._ended:
+            self._ended = True
             try:
-                await self.connect()
-            except BusUnavailable:
-                logger.warning("handoff.bus.reconnect_failed", extra={"attempt": attempt, "delay_s": delay})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, ceiling)
-                continue
-            logger.info("handoff.bus.reconnected", extra={"attempt": attempt})
-            if self._bus._on_reconnect is not None:
-                self._bus._on_reconnect()
-            return
+                self._queue.put_nowait(_END)
+            except asyncio.QueueFull:
+                self._queue.get_nowait()
+                self._queue.put_nowait(_END)
 
-    def __aiter__(self) -> _RedisSubscription:
+    def __aiter__(self) -> _Subscription:
         return self
 
     async def __anext__(self) -> BusMessage:
-        while not self._buffer:
-            if self._closed or self._bus._closed:
-                raise StopAsyncIteration
+        item = await self._queue.get()
+        if item is _END:
+            self._queue.put_nowait(_END)
+            raise StopAsyncIteration
+        assert isinstance(item, BusMessage)
+        return item
+
+
+class _Multiplexer:
+    """The one pub/sub connection of a bus: reference-counted channels and patterns, a reader
+    task that dispatches to local subscriptions, and reconnects that subscribe everything again."""
+
+    def __init__(self, bus: RedisEventBus) -> None:
+        self._bus = bus
+        self._subs: set[_Subscription] = set()
+        self._counts: dict[tuple[str, str], int] = {}  # ("channel"|"pattern", name) -> subscriptions
+        self._confirmed: dict[tuple[str, str], asyncio.Event] = {}
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._write = asyncio.Lock()
+        self._connected = asyncio.Event()
+
+    async def add(self, sub: _Subscription) -> None:
+        new = []
+        for key in [("channel", c) for c in sub.exact] + [("pattern", p) for p in sub.patterns]:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            if self._counts[key] == 1:
+                new.append(key)
+                self._confirmed[key] = asyncio.Event()
+        self._subs.add(sub)
+        try:
+            self._start()
+            if new:
+                async with asyncio.timeout(self._bus._timeout_s):
+                    await self._connected.wait()
+                    await self._send("subscribe", new)
+                    for key in new:
+                        await self._confirmed[key].wait()
+            else:
+                async with asyncio.timeout(self._bus._timeout_s):
+                    for key in [("channel", c) for c in sub.exact] + [("pattern", p) for p in sub.patterns]:
+                        await self._confirmed[key].wait()
+        except (TimeoutError, *_FAILURES) as exc:
+            await self.remove(sub)
+            raise BusUnavailable(f"cannot subscribe: {exc or 'timed out'}") from exc
+
+    async def remove(self, sub: _Subscription) -> None:
+        if sub not in self._subs:
+            return
+        self._subs.discard(sub)
+        gone = []
+        for key in [("channel", c) for c in sub.exact] + [("pattern", p) for p in sub.patterns]:
+            self._counts[key] -= 1
+            if self._counts[key] == 0:
+                del self._counts[key]
+                self._confirmed.pop(key, None)
+                gone.append(key)
+        if gone and self._pubsub is not None:
+            try:
+                await self._send("unsubscribe", gone)
+            except _FAILURES:
+                logger.debug("handoff.bus.unsubscribe_failed")
+
+    async def _send(self, verb: str, keys: list[tuple[str, str]]) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:
+            return  # the reconnect subscribes everything counted
+        channels = [name for kind, name in keys if kind == "channel"]
+        patterns = [name for kind, name in keys if kind == "pattern"]
+        async with self._write:
+            if verb == "subscribe":
+                if channels:
+                    await pubsub.subscribe(*channels)
+                if patterns:
+                    await pubsub.psubscribe(*patterns)
+            else:
+                if channels:
+                    await pubsub.unsubscribe(*channels)
+                if patterns:
+                    await pubsub.punsubscribe(*patterns)
+
+    def _start(self) -> None:
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _connect(self) -> None:
+        pubsub = self._bus._sub_redis.pubsub()
+        try:
+            async with asyncio.timeout(self._bus._timeout_s):
+                await pubsub.ping()  # opens the connection
+        except BaseException:
+            await pubsub.aclose()
+            raise
+        self._pubsub = pubsub
+        for event in self._confirmed.values():
+            event.clear()
+        await self._send("subscribe", list(self._counts))
+        self._connected.set()
+
+    async def _read(self) -> None:
+        delay, ceiling = self._bus._backoff
+        first = True
+        while not self._bus._closed:
             if self._pubsub is None:
-                await self._reconnect()
-                continue
+                try:
+                    await self._connect()
+                except (TimeoutError, *_FAILURES):
+                    logger.warning("handoff.bus.reconnect_failed", extra={"delay_s": delay})
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, ceiling)
+                    continue
+                delay = self._bus._backoff[0]
+                if not first:
+                    logger.info("handoff.bus.reconnected")
+                    if self._bus._on_reconnect is not None:
+                        self._bus._on_reconnect()
+                first = False
             try:
                 msg = await self._pubsub.get_message(timeout=self._bus._poll_s)
             except _FAILURES as exc:
                 logger.warning("handoff.bus.connection_lost", extra={"error": type(exc).__name__})
-                await self._drop_connection()
+                await self._drop()
                 continue
             if msg is not None:
-                self._keep(msg)
-        return self._buffer.popleft()
+                self._dispatch(msg)
 
-    async def _drop_connection(self) -> None:
+    def _dispatch(self, msg: dict[str, Any]) -> None:
+        kind = msg["type"]
+        if kind in ("subscribe", "psubscribe"):
+            key = ("channel" if kind == "subscribe" else "pattern", msg["channel"])
+            event = self._confirmed.get(key)
+            if event is not None:
+                event.set()
+            return
+        if kind not in ("message", "pmessage"):
+            return
+        try:
+            event_doc = decode_event(msg["data"])
+        except ValueError:
+            logger.warning("handoff.bus.bad_payload", extra={"channel": msg.get("channel")})
+            return
+        channel = msg["channel"]
+        topic = self._bus._topic(channel)
+        first = True
+        for sub in list(self._subs):
+            if sub.wants(kind, channel, msg.get("pattern")):
+                # Each subscriber gets its own copy (decoded again), as on the in-process bus.
+                sub.offer(BusMessage(topic=topic, event=event_doc if first else decode_event(msg["data"])))
+                first = False
+
+    async def _drop(self) -> None:
+        self._connected.clear()
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             try:
@@ -212,6 +333,11 @@ class _RedisSubscription:
             except _FAILURES:
                 logger.debug("handoff.bus.close_failed")
 
-    async def aclose(self) -> None:
-        self._closed = True
-        await self._drop_connection()
+    async def close(self) -> None:
+        for sub in list(self._subs):
+            sub.end()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self._drop()
