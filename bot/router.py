@@ -79,7 +79,8 @@ _FOUND_AGAIN = re.compile(r"又找到|找回来了|找到了|found it|found my c
 _MY_DATA = re.compile(
     r"我的|我这|我本期|我这期|我现在|我还|我欠|我卡|我有|我的卡|本期|这期|这个月|上个月|本月|当前|目前|现在|剩下|还剩|还要还|还差|"
     r"我今年|今年|我会|我要交|我被|"
-    r"\b(my|mine|do i owe|i owe|this month|last month|this year|right now|currently|so far|how many points|"
+    r"\b(my|mine|do i owe|i owe|this month|last month|this year|this statement|this bill|right now|currently|"
+    r"so far|how many points|"
     r"do i have(?! to)|have i (got|earned|spent|paid)|will i|am i)\b",
     re.I,
 )

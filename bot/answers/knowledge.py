@@ -38,11 +38,15 @@ _UNITS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 _MY_CARD = re.compile(r"我的卡|我的信用卡|我这张|我的(普|金|白金|钻石)?卡|\bmy (credit )?card\b|\bi get\b", re.I)
 _ASKS_FIGURE = re.compile(
     r"多少|几|多久|多长|什么时候|哪天|几号|利率|费率|手续费|年费|费用|收费|how much|how many|how long|when|rate|fee|"
-    r"cost|charge|apr|percent|%|days|limit|minimum",
+    r"cost|charge|apr|percent|%|days|limit|minimum|worked out|calculated|计算|怎么算|daily|每日|日利率",
     re.I,
 )
+# Interrogatives ("how long", "how much") say what kind of figure is wanted (see _UNITS); as
+# words they only match unrelated sentences ("long term").
 _STOP_EN = frozenset("the a an to of and or is are do does i my me you your what how can for on in it be this "
-                     "that with at by from will would should".split())
+                     "that with at by from will would should long much many often when which who".split())
+_EN_NORMAL = {"daily": "day", "days": "day", "monthly": "month", "months": "month", "yearly": "year",
+              "annual": "year", "annually": "year", "lasts": "last", "charged": "charge", "charges": "charge"}
 _STOP_ZH = frozenset("的了吗呢吧啊我您你是在和有怎么么什么请问一下个这那就都也要想能可以")
 TIER_WORDS = {
     "classic": ("普卡", "classic"), "gold": ("金卡", "gold"),
@@ -62,7 +66,7 @@ def terms(text: str) -> set[str]:
     """Question/sentence terms: English words (no stop words), Chinese characters and bigrams."""
     low = text.lower()
     words = [w for w in _WORD.findall(low) if w not in _STOP_EN and w not in _STOP_ZH]
-    out = set(words)
+    out = {_EN_NORMAL.get(w, w) for w in words}
     han = [w for w in words if len(w) == 1 and "\u4e00" <= w <= "\u9fff"]
     out.update(a + b for a, b in zip(han, han[1:], strict=False))
     for w in list(out):
@@ -280,11 +284,13 @@ def _pick(
         return [], cards
     ranked = sorted(candidates, key=lambda c: -c[0])
     best = [c for c in ranked[:limit] if c[0] > 0] or ranked[:1]
-    if wants_figure and not any(_FIGURE.search(c[2]) for c in best):
-        # A figure was asked for: bring the best sentence that states one.
-        with_figure = next((c for c in ranked if _FIGURE.search(c[2]) and c[0] > 0), None)
+    unit = q.get(_UNIT_KEY)
+    says = _UNITS[int(unit)][1] if unit is not None else _FIGURE
+    if wants_figure and not any(says.search(c[2]) for c in best):
+        # A figure was asked for ("how long" → a duration): bring the best sentence stating one.
+        with_figure = next((c for c in ranked if says.search(c[2]) and c[0] > 0), None)
         if with_figure is not None:
-            best.append(with_figure)
+            best = [*best[: max(1, limit - 1)], with_figure]
     return [(c[3], c[2]) for c in sorted(best, key=lambda c: c[1])], cards
 
 
