@@ -148,7 +148,9 @@ async def test_no_card_number_or_customer_text_in_any_audit_entry(server: LiveSe
     await customer.until(lambda f: f.get("type") == "handoff")
     await customer.close()
     text = " ".join(f"{e.actor} {e.action} {e.target} {e.details}" for e in await audit(server))
-    assert not re.search(r"\d{4}\D?\d{4}\D?\d{4}\D?\d{4}", text)
+    # the digits of the card number in any grouping; ids are hex, so a digit run inside one is not a card number
+    assert not re.search(r"(?<![0-9a-f])\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{4}(?![0-9a-f])", text)
+    assert "34567890" not in text.replace(" ", "")
     assert "卡号" not in text and "转人工" not in text and "已处理" not in text and "核实" not in text
 
 
