@@ -25,7 +25,7 @@ from bot.answers.knowledge import compose_answer
 from bot.cards.port import CardSystem
 from bot.conversations import Turn, TurnOutput
 from bot.errors import CardSystemError, LLMUnavailable
-from bot.flows import FLOWS, FLOW_INTENTS_OF
+from bot.flows import FLOW_INTENTS_OF, FLOWS
 from bot.flows.base import FlowInput, FlowResult, HandoffAsk, is_cancel, new_flow_state
 from bot.guard import OutputGuard
 from bot.guardrails import SECRET_TOKEN, inspect_input
@@ -37,7 +37,9 @@ from knowledge.fees import FeeSchedule
 
 logger = logging.getLogger(__name__)
 
-FOLLOW_UP = re.compile(r"^(那|那么|还有|如果是|换成|要是)|呢[？?]?$|^(and|what about|how about|and for|what if)\b", re.I)
+FOLLOW_UP = re.compile(
+    r"^(那|那么|还有|如果是|换成|要是)|呢[？?]?$|^(and|what about|how about|and for|what if)\b", re.I
+)
 QUESTION_INTENTS_FOR_REPEAT = {"billing.interest_fees", "benefits.rights", "fx.international", "cash_advance",
                                "application.status", "card.cancel", "profile.update", "payment.how_to_pay"}
 FRUSTRATION_HANDOFF = 0.75
@@ -293,18 +295,7 @@ class ChatEngine:
             case "flow":
                 return await self._knowledge(ctx, text, offer=r.target)
             case "account":
-                draft = await self._account(ctx, r.target)
-                if self.p.llm is not None and draft.handled == "account" and draft.text:
-                    # The LLM phrases it from the scoped account tools; the offline draft is the fallback.
-                    try:
-                        draft = await self.p.llm.answer(ctx, text, [], draft)
-                    except LLMUnavailable:
-                        ctx.record("llm_fallback", step="answer")
-                if r.also_knowledge:
-                    extra = await self._knowledge(ctx, text, offer=None)
-                    if extra.resolved:
-                        draft.extend(extra)
-                return await self._enrich(ctx, draft)
+                return await self._account_answer(ctx, text, r)
             case _:
                 if r.target == "installment_quote":
                     quoted = self._quote_answer(ctx)
@@ -313,6 +304,21 @@ class ChatEngine:
                 offer = r.offer if allow_flows or not ctx.state.flow else None
                 draft = await self._knowledge(ctx, text, offer=offer)
                 return await self._enrich(ctx, draft)
+
+    async def _account_answer(self, ctx: TurnContext, text: str, r: Route) -> Draft:
+        """The customer's own figures (phrased by the LLM when there is one), with the rule behind them if asked."""
+        draft = await self._account(ctx, r.target)
+        if self.p.llm is not None and draft.handled == "account" and draft.text:
+            # The LLM phrases it from the scoped account tools; the offline draft is the fallback.
+            try:
+                draft = await self.p.llm.answer(ctx, text, [], draft)
+            except LLMUnavailable:
+                ctx.record("llm_fallback", step="answer")
+        if r.also_knowledge:
+            extra = await self._knowledge(ctx, text, offer=None)
+            if extra.resolved:
+                draft.extend(extra)
+        return await self._enrich(ctx, draft)
 
     async def _flow_with_answer(self, ctx: TurnContext, flow_id: str, text: str, *, answer: bool) -> Draft:
         """Start the flow; when the customer also asked a question, answer it (cited) as well."""
@@ -577,7 +583,8 @@ class ChatEngine:
         """Stop the flow; say truthfully what (if anything) was already done."""
         done = [a for a in ctx.state.actions if a.get("fid") == fs.get("fid")]
         if done:
-            text = ctx.pick("好的，后续步骤不再办理。已经完成的操作保持不变：" + "；".join(a["summary"] for a in done) + "。",
+            text = ctx.pick("好的，后续步骤不再办理。已经完成的操作保持不变："
+                            + "；".join(a["summary"] for a in done) + "。",
                             "Okay, I've stopped here. What was already done stays done: "
                             + "; ".join(a["summary"] for a in done) + ".")
         else:

@@ -299,7 +299,9 @@ def _next_steps(ask: HandoffAsk, state: ConversationState) -> list[LocalText]:
                                                  "confirm whether a replacement is needed."),
         "regulator_complaint": LocalText(zh="安抚客户，记录诉求，按投诉流程在时限内答复。",
                                          en="Acknowledge, record the request, answer within the complaint timelines."),
-        "complaint": LocalText(zh="了解投诉原因并给出处理方案。", en="Understand the complaint and propose a resolution."),
+        "complaint": LocalText(
+            zh="了解投诉原因并给出处理方案。", en="Understand the complaint and propose a resolution."
+        ),
         "flow_failure": LocalText(zh="检查失败的业务并为客户办理。", en="Check the failed request and complete it for "
                                                                        "the customer."),
     }

@@ -130,8 +130,12 @@ async def drive(customer_url: str, agent_url: str, args: argparse.Namespace) -> 
         "fill_s": round(fill_s, 2),
         "samples": args.samples,
         "visible": len(latencies),
-        "trigger_to_agent_visible_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95),
-                                        "p99": pct(latencies, 99), "max": round(max(latencies), 2) if latencies else None},
+        "trigger_to_agent_visible_ms": {
+            "p50": pct(latencies, 50),
+            "p95": pct(latencies, 95),
+            "p99": pct(latencies, 99),
+            "max": round(max(latencies), 2) if latencies else None,
+        },
     }
 
 

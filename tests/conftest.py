@@ -37,9 +37,8 @@ def var_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """
     import asyncio
 
-    from knowledge import KnowledgeConfig, ingest
-
     from bot.nlu import OfflineUnderstander
+    from knowledge import KnowledgeConfig, ingest
 
     root = tmp_path_factory.mktemp("var-template")
     asyncio.run(ingest(KnowledgeConfig(index_dir=root / "index", embedder="hash")))

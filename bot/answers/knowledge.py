@@ -9,6 +9,7 @@ is about also comes along as a table card.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ def terms(text: str) -> set[str]:
     words = [w for w in _WORD.findall(low) if w not in _STOP_EN and w not in _STOP_ZH]
     out = {_EN_NORMAL.get(w, w) for w in words}
     han = [w for w in words if len(w) == 1 and "\u4e00" <= w <= "\u9fff"]
-    out.update(a + b for a, b in zip(han, han[1:], strict=False))
+    out.update(a + b for a, b in itertools.pairwise(han))
     for w in list(out):
         if w.endswith("s") and len(w) > 3:
             out.add(w[:-1])

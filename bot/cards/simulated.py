@@ -13,8 +13,8 @@ import functools
 import json
 import sqlite3
 import types
-import zlib
 import typing
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields, is_dataclass
@@ -138,7 +138,9 @@ class SimulatedCardSystem:
         for c in self._seed:
             if conn.execute("SELECT 1 FROM customers WHERE id = ?", (c.id,)).fetchone() is None:
                 doc = build_customer_doc(c, today, due_days=int(self._schedule.get("billing.due_days_after_statement")))
-                conn.execute("INSERT INTO customers (id, doc) VALUES (?, ?)", (c.id, json.dumps(doc, ensure_ascii=False)))
+                conn.execute(
+                    "INSERT INTO customers (id, doc) VALUES (?, ?)", (c.id, json.dumps(doc, ensure_ascii=False))
+                )
 
     async def add_customer_doc(self, doc: dict[str, Any]) -> None:
         """Insert or replace one customer's document (used by traffic simulation and tests)."""
@@ -425,7 +427,9 @@ class SimulatedCardSystem:
             case = {
                 "id": self._next_id("CS"), "customer_id": customer_id, "card_id": card_id, "kind": "limit_increase",
                 "priority": 3, "status": "pending", "created_at": now.isoformat(),
-                "due_by": add_business_days(today, int(self._schedule.get("credit_limit.permanent.decision_business_days"))).isoformat(),
+                "due_by": add_business_days(
+                    today, int(self._schedule.get("credit_limit.permanent.decision_business_days"))
+                ).isoformat(),
                 "details": {"requested_limit": str(money(amount)), "current_limit": str(current)},
             }
             doc["cases"].append(case)

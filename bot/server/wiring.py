@@ -93,9 +93,8 @@ async def build_services(
     from knowledge.graph import load_graph
 
     understander = await asyncio.to_thread(open_understander, settings)
-    from bot.guardrails import load_rules
-
     from bot.engine import article_citation
+    from bot.guardrails import load_rules
 
     await asyncio.to_thread(load_rules)  # parse the rule library now, not on the first reply
     await asyncio.to_thread(article_citation, "billing-cycle", "zh")  # and the article index

@@ -21,11 +21,12 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -450,7 +451,7 @@ def stated_amount_quotes(question: str) -> list[dict[str, str]]:
 
     cent = Decimal("0.01")
     out = []
-    for amount in extract_slots(question, today=date.today()).amounts:
+    for amount in extract_slots(question, today=datetime.now(ZoneInfo("Asia/Shanghai")).date()).amounts:
         for plan in load_fee_schedule().installment_plans():
             fee = (amount * plan.fee_rate).quantize(cent, rounding=ROUND_HALF_UP)
             part = (amount / plan.periods).quantize(cent, rounding=ROUND_DOWN)
