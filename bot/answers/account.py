@@ -7,6 +7,7 @@ back the LangChain tools bound to the model.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -117,6 +118,36 @@ def match_transactions(txns: list[Transaction], ctx: TurnContext) -> list[Transa
     return out
 
 
+def named_merchants(txns: list[Transaction], text: str) -> set[str]:
+    """The customer's own merchants that their words name. The understanding step knows common
+    merchants only; a local café or "GLOBAL DIGITAL SVCS" is found here, in their own history."""
+    low = text.lower()
+    out = set()
+    for merchant in {t.merchant for t in txns if len(t.merchant) >= 2}:
+        name = merchant.lower()
+        if name.isascii():
+            if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", low):
+                out.add(merchant)
+        elif name in low:
+            out.add(merchant)
+    return out
+
+
+def described_transactions(txns: list[Transaction], ctx: TurnContext) -> list[Transaction] | None:
+    """The transactions the customer's words point at: None when they point at none, [] when
+    they describe one that isn't there."""
+    u = ctx.u
+    if u is None:
+        return None
+    named = named_merchants(txns, u.text) if not u.slots.merchant else set()
+    if named:
+        return match_transactions([t for t in txns if t.merchant in named], ctx)
+    if u.slots.merchant or u.slots.amount is not None or u.slots.date or u.slots.date_range:
+        found = match_transactions(txns, ctx)
+        return [] if found is txns else found
+    return None
+
+
 def _same_merchant(wanted: str, merchant: str) -> bool:
     from bot.nlu.merchants import canonical_merchant
 
@@ -129,7 +160,8 @@ async def transactions(ctx: TurnContext, *, limit: int = 8) -> Draft:
     card = await ctx.card()
     since = ctx.today() - timedelta(days=90)
     all_txns = await ctx.cards.transactions(ctx.customer_id, None, since=since, limit=500)
-    found = match_transactions(all_txns, ctx)
+    named = named_merchants(all_txns, ctx.u.text) if ctx.u and not ctx.u.slots.merchant else set()
+    found = match_transactions([t for t in all_txns if t.merchant in named] if named else all_txns, ctx)
     filtered = found is not all_txns
     if not found:
         return Draft(text=ctx.pick("最近90天没有找到符合条件的交易。", "I found no matching transactions in the last 90 "

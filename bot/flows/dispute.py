@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.answers.account import match_transactions
+from bot.answers.account import described_transactions
 from bot.answers.draft import Draft
 from bot.cards.models import Case, Transaction, jsonable
 from bot.errors import CardSystemError
@@ -174,18 +174,7 @@ class DisputeFlow:
         The merchant can be one the understanding step doesn't know ("GLOBAL DIGITAL SVCS"),
         so the customer's own merchant names are looked for in the text as well.
         """
-        u = ctx.u
-        if u is None:
-            return None
-        text = u.text.lower()
-        named = {t.merchant for t in txns if len(t.merchant) >= 2 and t.merchant.lower() in text}
-        if named and not u.slots.merchant:
-            txns = [t for t in txns if t.merchant in named]
-            return match_transactions(txns, ctx)
-        if u.slots.merchant or u.slots.amount is not None or u.slots.date or u.slots.date_range:
-            found = match_transactions(txns, ctx)
-            return [] if found is txns else found
-        return None
+        return described_transactions(txns, ctx)
 
     def _after_loss_report(self, ctx: TurnContext) -> bool:
         done = ctx.state.flows_done

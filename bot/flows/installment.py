@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from bot.answers.account import described_transactions
 from bot.answers.draft import Draft
 from bot.cards.models import Transaction, jsonable
 from bot.errors import CardSystemError
@@ -87,18 +88,15 @@ class InstallmentFlow:
 
     async def _purchase(self, ctx: TurnContext, fs: dict[str, Any]) -> FlowResult:
         candidates = await eligible_purchases(ctx)
-        u = ctx.u
         wanted = fs["slots"].get("txn")
+        described = None if wanted else described_transactions(await self._card_transactions(ctx), ctx)
         if wanted:
             chosen = [t for t in candidates if t.id == wanted]
-        elif u and (u.slots.merchant or u.slots.amount or u.slots.date):
-            from bot.answers.account import match_transactions
-
-            chosen = match_transactions(candidates, ctx) if candidates else []
-            if chosen is candidates:
-                chosen = []
+        elif described is not None:
+            ids = {t.id for t in described}
+            chosen = [t for t in candidates if t.id in ids]
             if not chosen:
-                return await self._not_eligible(ctx, fs)
+                return await self._not_eligible(ctx, fs, described)
         else:
             chosen = candidates
         if len(chosen) == 1:
@@ -114,16 +112,16 @@ class InstallmentFlow:
                       tool_values=[jsonable(chosen[:6])])
         return FlowResult(draft=draft, state=fs)
 
-    async def _not_eligible(self, ctx: TurnContext, fs: dict[str, Any]) -> FlowResult:
-        """The customer described a purchase that cannot be split: say why in plain words."""
+    @staticmethod
+    async def _card_transactions(ctx: TurnContext) -> list[Transaction]:
         card = await ctx.card()
-        from bot.answers.account import match_transactions
+        return await ctx.cards.transactions(ctx.customer_id, card.id, limit=500)
 
-        txns = await ctx.cards.transactions(ctx.customer_id, card.id, limit=500)
-        matches = match_transactions(txns, ctx)
+    async def _not_eligible(self, ctx: TurnContext, fs: dict[str, Any], matches: list[Transaction]) -> FlowResult:
+        """The customer described a purchase that cannot be split: say why in plain words."""
         minimum = ctx.schedule.dec("installments.purchase_min_amount")
         window = int(ctx.schedule.get("installments.purchase_window_days"))
-        if matches is txns or not matches:
+        if not matches:
             text = ctx.pick("没有找到您说的这笔消费。", "I couldn't find that purchase.")
             values: list[Any] = []
         else:

@@ -131,3 +131,22 @@ async def test_duplicated_confirmation_creates_one_plan(server: LiveServer) -> N
     state = await conversation_state(server, chat.conversation_id)
     assert [a["kind"] for a in state["actions"]] == ["installment_created"]
     await chat.close()
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "reason"),
+    [
+        ("en", "Please split the Wagas charge into installments", "at least ¥600.00"),
+        ("zh", "把Wagas那笔消费分期", "满¥600.00才能分期"),
+    ],
+)
+async def test_a_merchant_known_only_from_the_customers_history_is_found_and_refused_with_the_reason(
+    server: LiveServer, lang: str, text: str, reason: str
+) -> None:
+    # C009's purchases at Wagas (a café not on the common-merchant list) are all under the ¥600 minimum.
+    cid = await fresh_customer(server, "C009")
+    chat = await Chat.open(server, cid, lang)
+    reply = await chat.say(text)
+    assert "Wagas" in reply["text"] and reason in reply["text"]
+    assert not (await snapshot(server, cid))["plans"]
+    await chat.close()
