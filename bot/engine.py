@@ -110,7 +110,8 @@ class ChatEngine:
             if turn.input.kind == "action":
                 draft = await self._action(ctx)
             else:
-                inspection = inspect_input(turn.input.text, max_chars=self.p.max_text_chars)
+                with ctx.timed("input_guard"):
+                    inspection = inspect_input(turn.input.text, max_chars=self.p.max_text_chars)
                 # Secrets were already deleted before the message was stored: the mask says so.
                 shared_secret = "secret" in inspection.flags or SECRET_TOKEN in turn.input.text
                 draft = await self._message(ctx, inspection)
@@ -126,8 +127,9 @@ class ChatEngine:
             logger.exception("engine.turn_failed", extra={"conversation_id": ctx.conversation_id})
             draft = self._no_answer(ctx)
             draft.text = say("fallback", ctx.lang)
-        gctx = self.guard.context(draft, intent=ctx.u.intent if ctx.u else None, shared_secret=shared_secret,
-                                  declined=frozenset(turn.state.memory.get("declined_offers", [])))
+        with ctx.timed("guard"):
+            gctx = self.guard.context(draft, intent=ctx.u.intent if ctx.u else None, shared_secret=shared_secret,
+                                      declined=frozenset(turn.state.memory.get("declined_offers", [])))
         regenerate = None
         if self.p.llm is not None and draft.meta.get("by") == "llm":
             llm = self.p.llm
@@ -139,7 +141,8 @@ class ChatEngine:
                     return None
 
         await asyncio.sleep(0)  # let waiting sockets (acks) run between the turn's CPU-heavy steps
-        result = await self.guard.finalize(draft, lang=ctx.lang, gctx=gctx, regenerate=regenerate)
+        with ctx.timed("guard"):
+            result = await self.guard.finalize(draft, lang=ctx.lang, gctx=gctx, regenerate=regenerate)
         if result.draft is not draft and draft.meta.get("streamed"):
             # Deltas already went out under this id: the final message must take their place in the widget.
             result.draft.meta.update(streamed=True, message_id=draft.meta["message_id"])
@@ -166,7 +169,8 @@ class ChatEngine:
     async def _message(self, ctx: TurnContext, inspection: Any) -> Draft:
         text = inspection.clean_text
         state = ctx.state
-        u = self.p.understander.understand(inspection.redacted, locale_hint=ctx.lang, today=ctx.today())
+        with ctx.timed("understand"):
+            u = self.p.understander.understand(inspection.redacted, locale_hint=ctx.lang, today=ctx.today())
         await asyncio.sleep(0)
         if self.p.llm is not None:
             try:
@@ -387,12 +391,14 @@ class ChatEngine:
         customer = await ctx.customer()
         tier = (ctx.u.slots.tier if ctx.u else None) or customer.tier
         history = [q["text"] for q in ctx.state.questions[-3:]]
-        passages = await self.p.retriever.retrieve(text, locale=ctx.lang, tier=tier, k=3, history=history,
-                                                   per_article=4)
+        with ctx.timed("retrieve"):
+            passages = await self.p.retriever.retrieve(text, locale=ctx.lang, tier=tier, k=3, history=history,
+                                                       per_article=4)
         ctx.state.questions.append({"seq": ctx.seq, "text": text[:200]})
         if not passages:
             return self._no_answer(ctx)
-        draft = compose_answer(text, passages, ctx.lang, tier=tier)
+        with ctx.timed("compose"):
+            draft = compose_answer(text, passages, ctx.lang, tier=tier)
         if not draft.resolved:
             return self._no_answer(ctx)
         if self.p.llm is not None:
@@ -435,8 +441,9 @@ class ChatEngine:
         likely = {a.intent for a in u.alternatives[:3]} - {"out_of_scope", "chitchat", "human.agent"}
         if self.p.retriever is not None and likely:
             customer = await ctx.customer()
-            passages = await self.p.retriever.retrieve(text, locale=ctx.lang, tier=customer.tier, k=3,
-                                                       per_article=4)
+            with ctx.timed("retrieve"):
+                passages = await self.p.retriever.retrieve(text, locale=ctx.lang, tier=customer.tier, k=3,
+                                                           per_article=4)
             # Answer only when one article clearly stands out and serves a likely intent; a vague
             # question ("那个费") spreads over many articles and still gets the question back.
             clear = len(passages) < 2 or passages[0].score >= CLEAR_MARGIN * passages[1].score
@@ -731,6 +738,7 @@ class ChatEngine:
             "flow": (draft.meta.get("flow") or {}).get("id"), "citations": [c["article_id"] for c in draft.citations],
             "sentiment": round(u.sentiment, 3) if u else None,
             "llm": draft.meta.get("llm_usage"),
+            "stages_ms": ctx.timings,
         }
         records = [("turn", turn), *ctx.records]
         if rules:

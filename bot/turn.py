@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,7 @@ class TurnContext:
     _customer: Customer | None = None
     _card: Card | None = None
     records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def customer_id(self) -> str:
@@ -72,6 +75,16 @@ class TurnContext:
 
     def forget_card(self) -> None:
         self._card = None
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Adds the block's wall time to ``stage`` (ms) in the turn record: where a slow turn spent it."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.timings[stage] = round(self.timings.get(stage, 0.0) + elapsed, 2)
 
     def record(self, kind: str, **data: Any) -> None:
         """An analytics record, written with the turn."""

@@ -15,6 +15,7 @@ so pass them as ``times`` (the schedule keeps them as strings, which ``figures()
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -210,7 +211,13 @@ def needs_source(figure: Figure) -> bool:
 
 def check_grounding(text: str, allowed: GroundingSources) -> list[UngroundedFigure]:
     """The figures in ``text`` that ``allowed`` does not support, in order."""
+    return list(_ungrounded(text, allowed))
+
+
+@functools.lru_cache(maxsize=64)
+def _ungrounded(text: str, allowed: GroundingSources) -> tuple[UngroundedFigure, ...]:
+    # Memoised: a reply is checked by the grounding rule and by the guard itself, with the same sources.
     index = _Index(allowed)
-    return [
+    return tuple(
         UngroundedFigure(figure=f) for f in extract_figures(text) if needs_source(f) and not index.supports(f)
-    ]
+    )

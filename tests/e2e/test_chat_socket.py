@@ -215,3 +215,18 @@ def test_demo_endpoints_are_off_outside_demo_mode(tmp_path: Path) -> None:
     with live_server(make_settings(tmp_path, demo=False)) as s:
         assert httpx.get(s.http + "/api/v1/demo/customers").status_code == 404
         assert httpx.post(s.http + "/api/v1/demo/token", json={"customer_id": "C001"}).status_code == 404
+
+
+async def test_each_turn_record_says_where_the_time_went(server: LiveServer) -> None:
+    c = await client_for(server, "C004", "en-US")
+    welcome = await c.connect()
+    await c.say("How long is the interest-free period on purchases?")
+    reply = await c.reply()
+    assert reply["citations"]
+    await c.close()
+    records = await server.call(lambda: server.rt.store.records(["turn"]))
+    (turn,) = [r.data for r in records if r.conversation_id == welcome["conversation_id"]]
+    stages = turn["stages_ms"]
+    assert {"input_guard", "understand", "retrieve", "compose", "guard"} <= set(stages)
+    assert all(v >= 0 for v in stages.values())
+    assert sum(stages.values()) <= turn["latency_ms"]
