@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -137,7 +138,9 @@ class OutputGuard:
 
 # Rules that hold even for the bank's own published wording: data that must never go out.
 ALWAYS_CHECKED = frozenset({"SEC-04", "SEC-05", "SEC-08", "PRC-08"})
-_SENTENCE_END = "。！？!?；;\n"
+# Where a sentence (or a list item) ends: CJK and ASCII marks, and a full stop before a space
+# (not the one inside ¥1,080.20 or 0.05%).
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?=\s|$)")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -158,9 +161,9 @@ def approved_wording(text: str, v: Violation, approved: Sequence[str]) -> bool:
     wording: the bank reviewed and published it (a figure check still applies separately)."""
     if v.rule_id in ALWAYS_CHECKED:
         return False
-    start = max((text.rfind(ch, 0, v.start) for ch in _SENTENCE_END), default=-1) + 1
-    ends = [i for i in (text.find(ch, v.end) for ch in _SENTENCE_END) if i != -1]
-    end = min(ends) if ends else len(text)
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, v.start)), default=0)
+    after = _SENTENCE_END.search(text, v.end)
+    end = after.start() if after else len(text)
     sentence = _flat(text[start:end]).strip(" .。;；:：")
     return len(sentence) >= 8 and any(sentence in _flat(passage) for passage in approved)
 

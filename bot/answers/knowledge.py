@@ -18,7 +18,13 @@ from typing import Any
 from bot.answers.draft import Draft
 from knowledge.models import Passage
 
-_SENT_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+(?=[A-Z0-9¥\"“(])")
+# A sentence ends after 。！？!? (and after the closing quote that follows one: "…my card?" is one
+# sentence), or at ". " before a capital, a figure or an opening quote.
+_CLOSING = "”\"’」』)）"
+_SENT_END = re.compile(
+    rf"(?<=[。！？!?])(?![{_CLOSING}])|(?<=[。！？!?][{_CLOSING}])|(?<=\.[{_CLOSING}])(?=\s)"
+    r"|(?<=\.)\s+(?=[A-Z0-9¥\"“(])"
+)
 _TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?|[\u4e00-\u9fff]")
@@ -132,7 +138,7 @@ def sentences(prose: str) -> list[str]:
     out: list[str] = []
     for line in prose.splitlines():
         for part in _SENT_END.split(line):
-            part = part.strip()
+            part = part.strip().lstrip("—–").strip()  # "“…？”——对照上表…": the dash belongs to no sentence
             if len(part) > 1:
                 out.append(part)
     return out
