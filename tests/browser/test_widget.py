@@ -109,14 +109,17 @@ def test_a_reload_resumes_the_conversation_from_storage(
     tab = new_tab()
     open_widget(tab, server)
     say(tab, "查一下我的账单")
-    expect(tab.page.locator(f"{CHAT} .msg-bot:not(.welcome)")).to_have_count(1)
+    # The reply streams into a bubble before it has a seq; wait for the stored (settled) reply.
+    expect(tab.page.locator(f"{CHAT} .msg-bot:not(.welcome)[data-seq]")).to_have_count(1)
+    expect(tab.page.locator(f"{CHAT} .msg-bot[data-streaming]")).to_have_count(0)
     before = rendered_items(tab)
+    assert [i["role"] for i in before] == ["customer", "bot"]
     conversation_id = stored_conversation(tab)["conversation_id"]
 
     tab.page.reload()
     tab.page.locator(f"{CHAT} .launcher").click()
-    expect(tab.page.locator(f"{CHAT} .msg-bot:not(.welcome)")).to_have_count(1)
-    assert rendered_items(tab) == before
+    expect(tab.page.locator(f"{CHAT} .msg-bot:not(.welcome)[data-seq]")).to_have_count(1)
+    assert wait_until(lambda: rendered_items(tab) == before)
     assert stored_conversation(tab)["conversation_id"] == conversation_id
 
 
