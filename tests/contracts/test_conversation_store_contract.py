@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.domain import ConversationId, CustomerId
-from bot.errors import NotFound, StateConflict
+from bot.errors import NotFound, StateConflict, StoreUnavailable
 from bot.ports import ConversationStore
 from bot.stores.redis import RedisConversationStore
 from bot.stores.sqlite import SqliteConversationStore
+from tests.redis_server import RedisProcess, find_redis_binary
 
 
 class StepClock:
@@ -185,3 +187,34 @@ async def test_sqlite_audit_log_rejects_updates(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         conn.execute("DELETE FROM audit")
     conn.close()
+
+
+@pytest.mark.redis
+async def test_redis_store_reports_an_outage_and_works_again_after_redis_restarts(redis_prefix: str) -> None:
+    binary = find_redis_binary()
+    if binary is None:
+        if os.environ.get("CARDCARE_REQUIRE_REDIS") == "1":
+            pytest.fail("no redis-server available and CARDCARE_REQUIRE_REDIS=1")
+        pytest.skip("no redis-server available")
+    server = RedisProcess(binary)
+    server.start()
+    s = await RedisConversationStore(server.url, prefix=redis_prefix, timeout_s=1.0).open()
+    try:
+        conv = await s.create_conversation(CUST, "zh-CN")
+        await s.append(conv.id, "message", {"text": "before"}, client_msg_id="m-1")
+        server.stop()
+        # While Redis is gone the store says so, quickly, in its own terms (the socket turns it into "resend").
+        with pytest.raises(StoreUnavailable):
+            await s.append(conv.id, "message", {"text": "during"}, client_msg_id="m-2")
+        with pytest.raises(StoreUnavailable):
+            await s.ping()
+        await asyncio.to_thread(server.restart)
+        # The same store object reconnects; the append script is loaded again into the new server.
+        await s.ping()
+        again = await s.create_conversation(CUST, "zh-CN")
+        event, created = await s.append(again.id, "message", {"text": "after"}, client_msg_id="m-3")
+        assert created and event.seq == 1
+        assert [e.data["text"] for e in await s.events_after(again.id, 0)] == ["after"]
+    finally:
+        await s.close()
+        server.stop()
