@@ -446,7 +446,9 @@ class ChatEngine:
                                                            per_article=4)
             # Answer only when one article clearly stands out and serves a likely intent; a vague
             # question ("那个费") spreads over many articles and still gets the question back.
-            clear = len(passages) < 2 or passages[0].score >= CLEAR_MARGIN * passages[1].score
+            # (``per_article`` passages share their article's score: compare with the next article.)
+            runner_up = next((p.score for p in passages if p.article_id != passages[0].article_id), None)
+            clear = runner_up is None or passages[0].score >= CLEAR_MARGIN * runner_up
             if passages and clear and set(passages[0].intents) & likely:
                 draft = compose_answer(text, passages, ctx.lang, tier=customer.tier)
                 if draft.resolved:
