@@ -51,6 +51,10 @@ class TokenService:
         claims = {"sub": subject, "scope": scope, "iat": now, "exp": exp, "iss": ISSUER}
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM), exp
 
+    def seconds_left(self, principal: Principal) -> float:
+        """How long ``principal``'s token stays valid (with the same leeway :meth:`verify` allows)."""
+        return principal.expires_at + self._leeway_s - self._clock()
+
     def verify(self, token: str | None, *, scope: Scope) -> Principal:
         """Verify signature, algorithm, expiry and scope; raise ``AuthError`` otherwise.
 

@@ -155,6 +155,7 @@ class ChatConnection:
         self.conv = conv
         async with self.rt.bus.subscribe(conv_topic(conv.id)) as live:
             pump = asyncio.create_task(self._pump(live))
+            expiry = asyncio.create_task(self._close_when_expired(self.principal))
             try:
                 self.state = ConnState.READY
                 await self._send({
@@ -168,9 +169,17 @@ class ChatConnection:
                 await self._fill_from_store()
                 await self._receive_loop()
             finally:
-                pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pump
+                for task in (pump, expiry):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    async def _close_when_expired(self, principal: Principal) -> None:
+        """A socket is authorised by its token only while the token is valid: at expiry it closes
+        with 4401, and the widget comes back at once with a fresh token and its ``last_seq``."""
+        await asyncio.sleep(max(0.0, self.rt.tokens.seconds_left(principal)))
+        logger.info("chat.token_expired", extra={"conversation_id": self.conv and self.conv.id})
+        await self._close(CLOSE_UNAUTHORIZED, "token expired")
 
     # -- inbound -------------------------------------------------------------------------
 

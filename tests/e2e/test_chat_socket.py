@@ -85,6 +85,28 @@ async def test_expired_token_closes_with_4401(server: LiveServer) -> None:
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
 
+async def test_a_socket_closes_with_4401_when_its_token_expires_and_a_fresh_token_resumes(
+    server: LiveServer,
+) -> None:
+    leeway = server.rt.settings.token_leeway_s
+    token, _ = server.rt.tokens.mint("C001", "customer", ttl_s=1 - leeway)  # valid for about a second more
+    c = ChatClient(server.ws, token)
+    welcome = await c.connect()
+    await c.ask("你好")
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await c.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert closed.value.rcvd.reason == "token expired"
+
+    # The widget fetches a new token and comes back where it was.
+    again = await client_for(server)
+    back = await again.connect(conversation_id=welcome["conversation_id"], last_seq=2)
+    assert back["conversation_id"] == welcome["conversation_id"] and back["seq"] == 2
+    await again.ask("第二条")
+    await again.close()
+
+
 async def test_agent_token_cannot_open_a_customer_socket(server: LiveServer) -> None:
     token, _ = server.rt.tokens.mint("C001", "agent")
     async with websockets.connect(server.ws + "/ws/chat") as ws:
