@@ -6,18 +6,34 @@ models below and sent as ``frame.dump()``. ``docs/agent-protocol.md`` shows each
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from handoff.models import DraftIssue, Escalation, JsonDict, QueueView, Ticket
 
 PROTOCOL = "cardcare-agent/1"
 MAX_TEXT_CHARS = 4000
 
+_ALLOWED_CONTROLS = frozenset("\n\t\r")
+
+
+def _printable(text: str) -> str:
+    """Agent text reaches a customer's screen: no control characters (but line breaks and tabs)."""
+    for ch in text:
+        if "\ud800" <= ch <= "\udfff":
+            raise ValueError("the text contains invalid characters")
+        if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS:
+            raise ValueError("the text contains control characters")
+    return text
+
+
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(_printable)
+]
 DispositionName = Literal["resolved", "follow_up", "unresolved"]
 
 
@@ -58,7 +74,10 @@ class NoteFrame(_Frame):
 class HandbackFrame(_Frame):
     type: Literal["handback"]
     conversation_id: Id
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT_CHARS)] | None = None
+    note: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT_CHARS), AfterValidator(_printable)]
+        | None
+    ) = None
 
 
 class CloseFrame(_Frame):
