@@ -28,7 +28,7 @@ class _Frame(BaseModel):
 
 class HelloFrame(_Frame):
     type: Literal["hello"]
-    token: str = Field(min_length=1, max_length=4096)
+    token: str | None = Field(default=None, max_length=4096)  # missing → 4401 at verify, like a bad one
     locale: Locale = "zh-CN"
     conversation_id: str | None = Field(default=None, max_length=100)
     last_seq: int | None = Field(default=None, ge=0)

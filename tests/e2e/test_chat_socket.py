@@ -252,3 +252,12 @@ async def test_each_turn_record_says_where_the_time_went(server: LiveServer) -> 
     assert {"input_guard", "understand", "retrieve", "compose", "guard"} <= set(stages)
     assert all(v >= 0 for v in stages.values())
     assert sum(stages.values()) <= turn["latency_ms"]
+
+
+@pytest.mark.parametrize("hello", [{"type": "hello"}, {"type": "hello", "token": ""}, {"type": "hello", "token": None}])
+async def test_a_hello_without_a_token_closes_with_4401(server: LiveServer, hello: dict[str, object]) -> None:
+    async with websockets.connect(server.ws + "/ws/chat") as ws:
+        await ws.send(json.dumps(hello))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401

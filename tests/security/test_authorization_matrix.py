@@ -54,12 +54,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "GET /api/v1/demo/agents [off]": {"*": "404"},
     "POST /api/v1/demo/agent-token [off]": {"*": "404"},
     # -- customer socket -------------------------------------------------------------------
-    # A hello without a token is not a valid hello frame: an error frame, the socket stays
-    # unauthenticated until the hello timeout (4408). docs/protocol.md says 4401 (see the report).
-    "/ws/chat hello": {A: "welcome", B: "welcome", C_AS_AGENT: "welcome", p.ANONYMOUS: "error bad_frame",
-                       "*": "close 4401"},
-    "/ws/chat hello conversation_id": {A: "welcome", B: "close 4403", C_AS_AGENT: "close 4403",
-                                       p.ANONYMOUS: "error bad_frame", "*": "close 4401"},
+    # A hello without a token is refused like one with a bad token (docs/protocol.md).
+    "/ws/chat hello": {A: "welcome", B: "welcome", C_AS_AGENT: "welcome", "*": "close 4401"},
+    "/ws/chat hello conversation_id": {A: "welcome", B: "close 4403", C_AS_AGENT: "close 4403", "*": "close 4401"},
     # -- agent socket ----------------------------------------------------------------------
     "/ws/agent hello": {ZM: "welcome", TOM: "welcome", EMILY: "welcome", SUP: "welcome", "*": "close 4401"},
     "/ws/agent claim": {ZM: "assigned", TOM: "error forbidden", EMILY: "error already_claimed",
