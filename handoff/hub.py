@@ -253,9 +253,12 @@ class AgentHub:
         """The context package, for an agent who may see the chat (audit-logged)."""
         agent = await self._directory.get(agent_id)
         ticket = await self._queue.latest(conversation_id)
-        if ticket is None:
-            raise TicketNotFound(conversation_id)
-        if not self._is_visible(agent, ticket):
+        if ticket is None or not self._is_visible(agent, ticket):
+            # A refused read is a security event too: who tried to see which conversation.
+            reason = "no_ticket" if ticket is None else "not_visible"
+            await self._audit.record(agent.id, "context.refused", conversation_id, {"reason": reason})
+            if ticket is None:
+                raise TicketNotFound(conversation_id)
             raise NotVisible(agent.id, conversation_id)
         return await self._read_context(agent, ticket, via="read")
 

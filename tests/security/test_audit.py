@@ -77,7 +77,7 @@ async def test_handoff_claim_and_every_context_read_are_audited_with_the_agent(s
     assert all(e.created_at.tzinfo is not None for e in reads)
 
 
-async def test_a_refused_context_read_is_not_a_read(server: LiveServer) -> None:
+async def test_a_refused_context_read_is_audited_as_refused_not_as_a_read(server: LiveServer) -> None:
     conversation_id = await hand_off(server, "C001", "emily")
     before = await audit(server, conversation_id)
     async with httpx.AsyncClient(base_url=server.http) as http:
@@ -85,7 +85,8 @@ async def test_a_refused_context_read_is_not_a_read(server: LiveServer) -> None:
         r = await http.get(f"/api/v1/agent/conversations/{conversation_id}/context",
                            headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 403
-    assert await audit(server, conversation_id) == before
+    added = (await audit(server, conversation_id))[len(before):]
+    assert [(e.actor, e.action, e.details) for e in added] == [("tom", "context.refused", {"reason": "not_visible"})]
 
 
 async def test_a_blocked_agent_draft_is_audited_with_its_rules_and_not_its_text(server: LiveServer) -> None:

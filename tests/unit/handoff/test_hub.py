@@ -158,6 +158,16 @@ async def test_hub_context_read_is_audited_and_limited_to_the_agents_queue(env: 
     with pytest.raises(NotVisible):
         await env.hub.context(EMILY, C1)  # assigned to someone else now
     assert (await env.hub.context(CHEN, C1)).conversation_id == C1
+    refused = [(r.actor, r.target, r.details["reason"]) for r in env.audit.actions("context.refused")]
+    assert refused == [("tom", C1, "not_visible"), ("emily", C1, "not_visible")]
+
+
+async def test_hub_a_read_of_a_conversation_without_a_ticket_is_refused_and_audited(env: HubEnv) -> None:
+    with pytest.raises(TicketNotFound):
+        await env.hub.context(EMILY, ConversationId("c_unknown"))
+    assert [(r.actor, r.details["reason"]) for r in env.audit.actions("context.refused")] == [
+        ("emily", "no_ticket")
+    ]
 
 
 async def test_hub_blocked_draft_never_reaches_the_customer(env: HubEnv) -> None:
