@@ -102,3 +102,18 @@ def redis_server() -> Iterator[str | None]:
         yield proc.url
     finally:
         proc.stop()
+
+
+def own_redis_process() -> RedisProcess:
+    """A started private redis-server that a test may stop and restart; skips (or fails under
+    ``CARDCARE_REQUIRE_REDIS=1``) when no binary can be had. The caller stops it."""
+    import pytest
+
+    binary = find_redis_binary()
+    if binary is None:
+        if os.environ.get("CARDCARE_REQUIRE_REDIS") == "1":
+            pytest.fail("no redis-server available and CARDCARE_REQUIRE_REDIS=1")
+        pytest.skip("no redis-server available")
+    server = RedisProcess(binary)
+    server.start()
+    return server

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from bot.errors import NotFound, StateConflict, StoreUnavailable
 from bot.ports import ConversationStore
 from bot.stores.redis import RedisConversationStore
 from bot.stores.sqlite import SqliteConversationStore
-from tests.redis_server import RedisProcess, find_redis_binary
+from tests.redis_server import own_redis_process
 
 
 class StepClock:
@@ -191,13 +190,7 @@ async def test_sqlite_audit_log_rejects_updates(tmp_path: Path) -> None:
 
 @pytest.mark.redis
 async def test_redis_store_reports_an_outage_and_works_again_after_redis_restarts(redis_prefix: str) -> None:
-    binary = find_redis_binary()
-    if binary is None:
-        if os.environ.get("CARDCARE_REQUIRE_REDIS") == "1":
-            pytest.fail("no redis-server available and CARDCARE_REQUIRE_REDIS=1")
-        pytest.skip("no redis-server available")
-    server = RedisProcess(binary)
-    server.start()
+    server = own_redis_process()
     s = await RedisConversationStore(server.url, prefix=redis_prefix, timeout_s=1.0).open()
     try:
         conv = await s.create_conversation(CUST, "zh-CN")

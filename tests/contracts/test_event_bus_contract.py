@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,7 +11,7 @@ from handoff.bus.memory import InMemoryEventBus
 from handoff.bus.redis import RedisEventBus
 from handoff.errors import BusUnavailable
 from handoff.ports import EventBus
-from tests.redis_server import RedisProcess, find_redis_binary
+from tests.redis_server import own_redis_process
 
 WAIT_S = 5.0
 
@@ -131,13 +130,7 @@ async def test_bus_close_ends_iteration(bus: EventBus) -> None:
 
 @pytest.mark.redis
 async def test_redis_bus_resubscribes_after_redis_restart(redis_prefix: str) -> None:
-    binary = find_redis_binary()
-    if binary is None:
-        if os.environ.get("CARDCARE_REQUIRE_REDIS") == "1":
-            pytest.fail("no redis-server available and CARDCARE_REQUIRE_REDIS=1")
-        pytest.skip("no redis-server available")
-    server = RedisProcess(binary)
-    server.start()
+    server = own_redis_process()
     reconnected = asyncio.Event()
     bus = RedisEventBus(
         server.url,
