@@ -10,7 +10,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI, WebSocket
+from fastapi import FastAPI, Request, Response, WebSocket
+from fastapi.responses import JSONResponse
 
 from bot.auth import TokenService
 from bot.cards.audited import AuditedCardSystem
@@ -99,6 +100,19 @@ def create_app(settings: BotSettings | None = None, *, clock: Callable[[], datet
         lifespan=lifespan,
     )
     install_error_handlers(app)
+
+    @app.middleware("http")
+    async def per_address_limit(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        """One request budget per client address over the whole HTTP API: customer, agent and demo."""
+        rt: Runtime | None = getattr(request.app.state, "rt", None)
+        if rt is not None and request.url.path.startswith("/api/"):
+            client = request.client.host if request.client else "unknown"
+            if not rt.ip_limits.allow(client):
+                return JSONResponse({"error": "rate_limited", "message": "too many requests from this address"},
+                                    status_code=429, headers={"Retry-After": "60"})
+        response: Response = await call_next(request)
+        return response
+
     app.include_router(api_router)
     late = LateParts()
     app.include_router(agent_routes(settings.demo, late))

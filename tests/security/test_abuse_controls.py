@@ -115,6 +115,11 @@ async def test_the_per_ip_http_limit(server: LiveServer, server_log: LogWatch) -
             assert over.status_code == 429 and over.json()["error"] == "rate_limited"
             assert over.headers["retry-after"] == "60"
             assert (await http.post("/api/v1/demo/token", json={"customer_id": "C001"})).status_code == 429
+            # The agent API and the demo agent token share the address's budget.
+            agent = {"Authorization": f"Bearer {server.rt.tokens.mint('zhangmin', 'agent')[0]}"}
+            refused = await http.get("/api/v1/agent/queue", headers=agent)
+            assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+            assert (await http.post("/api/v1/demo/agent-token", json={"agent_id": "zhangmin"})).status_code == 429
             assert (await http.get("/healthz")).status_code == 200  # probes stay reachable
     finally:
         server.rt.ip_limits = old
