@@ -145,11 +145,12 @@ def sentences(prose: str) -> list[str]:
 
 
 def row_sentence(header: Sequence[str], row: Sequence[str], lang: str) -> str:
-    """A table row as a sentence: ``白金卡：年费 1,000元；减免条件 …。``"""
+    """A table row as a sentence: ``白金卡：年费 1,000元；减免条件 …。`` /
+    ``Platinum — Annual fee: ¥1,000; How to have it waived: …`` (a column name is not run into its value)."""
     pairs = [(h, v) for h, v in zip(header[1:], row[1:], strict=False) if v and v not in ("—", "-")]
     if lang == "zh":
         return f"{row[0]}：" + "；".join(f"{h} {v}" for h, v in pairs) + "。"
-    return f"{row[0]}: " + "; ".join(f"{h} {v}" for h, v in pairs) + "."
+    return f"{row[0]} — " + "; ".join(f"{h}: {v}" for h, v in pairs) + ("" if pairs and pairs[-1][1][-1:] in ".!?" else ".")
 
 
 def _score(sentence: str, q: dict[str, float], wants_figure: bool, tiers: tuple[str, ...] = ()) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.answers.draft import Draft
-from bot.answers.knowledge import sentences
+from bot.answers.knowledge import row_sentence, sentences
 from bot.guard import OutputGuard
 from knowledge.fees import load_fee_schedule
 
@@ -55,3 +55,12 @@ def test_an_english_sentence_quoted_from_the_article_is_approved_wording_after_o
 def test_the_same_claim_in_words_no_article_published_is_still_blocked() -> None:
     reply = "Cash advances: interest runs from the day you withdraw the cash. They are interest-free for a while."
     assert "PRC-03" in _violations(reply, [ARTICLE_EN])
+
+
+def test_an_english_table_row_reads_as_a_sentence_with_each_column_named() -> None:
+    header = ["Card", "Annual fee", "How to have it waived"]
+    assert row_sentence(header, ["Gold", "¥200", "6 or more purchases in the card year"], "en") == (
+        "Gold — Annual fee: ¥200; How to have it waived: 6 or more purchases in the card year."
+    )
+    assert row_sentence(header, ["Diamond", "¥3,600", "No waiver."], "en").endswith("waived: No waiver.")
+    assert row_sentence(["卡种", "年费"], ["金卡", "¥200"], "zh") == "金卡：年费 ¥200。"
