@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from bot.answers import account
 from bot.answers.draft import Draft
-from bot.answers.knowledge import compose_answer
+from bot.answers.knowledge import citation, compose_answer
 from bot.cards.port import CardSystem
 from bot.conversations import Turn, TurnOutput
 from bot.errors import CardSystemError, LLMUnavailable
@@ -127,6 +127,7 @@ class ChatEngine:
             logger.exception("engine.turn_failed", extra={"conversation_id": ctx.conversation_id})
             draft = self._no_answer(ctx)
             draft.text = say("fallback", ctx.lang)
+        self._cite_rules(draft, ctx.lang)
         with ctx.timed("guard"):
             gctx = self.guard.context(draft, intent=ctx.u.intent if ctx.u else None, shared_secret=shared_secret,
                                       declined=frozenset(turn.state.memory.get("declined_offers", [])))
@@ -156,6 +157,14 @@ class ChatEngine:
                           + draft.text)
         await self._emit(ctx, draft)
         await self._after(ctx, draft, result.action, [v.rule_id for v in result.violations], started)
+
+    def _cite_rules(self, draft: Draft, lang: str) -> None:
+        """A flow that states a rule names its article (``meta["cite"]``); the reply cites it."""
+        lead = getattr(self.p.retriever, "lead_passage", None)
+        for article_id in draft.meta.pop("cite", ()):
+            passage = lead(article_id, lang) if lead is not None else None
+            if passage is not None and all(c["article_id"] != article_id for c in draft.citations):
+                draft.citations.append(citation(passage))
 
     def understand_json(self, text: str, locale: str) -> dict[str, Any]:
         """The understanding endpoint's body."""

@@ -28,7 +28,7 @@ from knowledge.errors import REBUILD_HINT, IndexIncompatible
 from knowledge.followup import rewrite
 from knowledge.index import Manifest, Snapshot, read_snapshot, require_manifest
 from knowledge.keyword import TextAnalyzer, has_words
-from knowledge.models import Passage
+from knowledge.models import Chunk, Passage
 from knowledge.ports import Embedder, VectorStore
 from knowledge.ranking import ArticleRanker, RetrievalTuning
 from knowledge.settings import KnowledgeConfig
@@ -94,6 +94,9 @@ class HybridRetriever:
         self._tuning = tuning or RetrievalTuning()
         self._ranker = ArticleRanker(snapshot, synonyms, self._tuning)
         self._row = {c.id: i for i, c in enumerate(snapshot.chunks)}
+        self._first: dict[tuple[str, str], Chunk] = {}
+        for chunk in snapshot.chunks:
+            self._first.setdefault((chunk.article_id, chunk.locale), chunk)
         self._store = store
         self._queries = QueryVectorCache(embedder, cache_size)
 
@@ -131,6 +134,14 @@ class HybridRetriever:
             per_article=per_article,
             vector_hits=hits,
         )
+
+    def lead_passage(self, article_id: str, locale: str) -> Passage | None:
+        """An article's first passage (in ``locale`` when it has one): what a reply cites when it
+        states the article's rule without having searched for it (a flow quoting a fee)."""
+        chunk = self._first.get((article_id, locale)) or next(
+            (c for (aid, _), c in self._first.items() if aid == article_id), None
+        )
+        return None if chunk is None else Passage.of(chunk, score=0.0, source="keyword")
 
     async def close(self) -> None:
         """Release the vector store."""

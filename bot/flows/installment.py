@@ -221,7 +221,8 @@ class InstallmentFlow:
                         f"APR; pick the number of periods:")
         if periods:
             text = ctx.pick(f"暂不支持分{periods}期。", f"{periods} periods isn't offered. ") + text
-        draft = Draft(text=text, handled="flow", cards=[quote_table(ctx, fs, principal)], tool_values=[principal])
+        draft = Draft(text=text, handled="flow", cards=[quote_table(ctx, fs, principal)], tool_values=[principal],
+                      meta={"cite": ["installment-fees-apr"]})
         self._quote_values(ctx, draft, principal)
         return FlowResult(draft=draft, state=fs)
 
@@ -339,6 +340,9 @@ class InstallmentFlow:
         return result.draft
 
 
+PAYOFF_ARTICLE = "installment-early-payoff"  # the knowledge article an early-payoff reply cites
+
+
 class EarlyPayoffFlow:
     """Pay an installment plan off early: remaining principal plus the schedule's fee."""
 
@@ -351,7 +355,7 @@ class EarlyPayoffFlow:
             return ended(Draft(text=ctx.pick(f"您目前没有进行中的分期。分期可以随时提前还清，手续费为剩余本金的{fmt_rate(rate)}。",
                                              f"You have no active installment plans. Plans can be paid off early at "
                                              f"any time for {fmt_rate(rate)} of the remaining principal."),
-                               handled="flow", tool_values=[rate]), "completed")
+                               handled="flow", tool_values=[rate], meta={"cite": [PAYOFF_ARTICLE]}), "completed")
         if len(plans) == 1:
             fs["slots"]["plan"] = plans[0].id
             return self._confirm(ctx, fs, plans[0])
@@ -363,16 +367,18 @@ class EarlyPayoffFlow:
 
     def _confirm(self, ctx: TurnContext, fs: dict[str, Any], plan: Any) -> FlowResult:
         fee, total = early_payoff(plan.remaining_principal, ctx.schedule)
+        rate = fmt_rate(ctx.schedule.dec("installments.early_payoff_fee_rate"))
         fs["step"] = "confirm"
         text = ctx.pick(f"提前还清这笔分期需一次性还款{fmt_money(total)}：剩余本金{fmt_money(plan.remaining_principal)}加手续费{fmt_money(fee)}"
-                        f"（剩余本金的1%），之后各期手续费不再收取。确认吗？",
+                        f"（剩余本金的{rate}），之后各期手续费不再收取。确认吗？",
                         f"Paying this plan off now costs {fmt_money(total)}: the remaining principal "
-                        f"{fmt_money(plan.remaining_principal)} plus a {fmt_money(fee)} fee (1% of it); later fees are "
-                        f"not charged. Confirm?")
+                        f"{fmt_money(plan.remaining_principal)} plus a {fmt_money(fee)} fee ({rate} of it); later fees "
+                        f"are not charged. Confirm?")
         lines = [[ctx.pick("剩余本金", "Remaining principal"), fmt_money(plan.remaining_principal)],
                  [ctx.pick("提前还款手续费", "Early payoff fee"), fmt_money(fee)],
                  [ctx.pick("合计", "Total due now"), fmt_money(total)]]
         return FlowResult(draft=Draft(text=text, handled="flow", tool_values=[jsonable(plan), fee, total, 1],
+                                      meta={"cite": [PAYOFF_ARTICLE]},
                                       cards=[confirm_card(ctx, fs, title=ctx.pick("提前还清", "Pay off early"),
                                                           lines=lines, action_id="payoff.confirm")]), state=fs)
 

@@ -294,8 +294,10 @@ class LimitIncreaseFlow:
             *[self._form(ctx, fs, facts, k) for k in eligible],
             self._link(ctx, fs, facts),
         ]
+        cite = [f"{k}-limit-increase" for k in eligible]  # the articles with each kind's rules
         return FlowResult(
-            draft=Draft(text=text, handled="flow", cards=cards, tool_values=facts.values()), state=fs
+            draft=Draft(text=text, handled="flow", cards=cards, tool_values=facts.values(), meta={"cite": cite}),
+            state=fs,
         )
 
     def _ask_amount(

@@ -72,7 +72,9 @@ async def test_typed_payoff_in_two_steps(server: LiveServer, lang: str) -> None:
     confirm = await chat.say(ASK[lang])
     assert_flow(confirm, FLOW, step="confirm")
     fee, total = due_now(plan["principal"])
-    assert fee in confirm["text"] and total in confirm["text"]
+    assert fee in confirm["text"] and total in confirm["text"] and "1.00%" in confirm["text"]
+    assert [c["article_id"] for c in confirm["citations"]] == ["installment-early-payoff"]
+    assert confirm["citations"][0]["locale"] == lang
     done = await chat.say(YES[lang])
     assert_flow(done, FLOW, "completed")
     assert chat.sent == 2
@@ -141,4 +143,6 @@ async def test_without_a_plan_the_rule_is_explained(server: LiveServer) -> None:
     reply = await chat.say(ASK["zh"])
     assert_flow(reply, FLOW, "completed")
     assert "没有进行中的分期" in reply["text"] and "1.00%" in reply["text"]
+    # The rule comes from the fee schedule; the reply names the article that explains it.
+    assert [c["article_id"] for c in reply["citations"]] == ["installment-early-payoff"]
     await chat.close()

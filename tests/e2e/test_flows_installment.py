@@ -82,6 +82,7 @@ async def test_click_happy_path_in_three_steps(server: LiveServer, lang: str) ->
     (table,) = cards_of(quote, "table")
     assert [r["cells"][0] for r in table["rows"]] == ["3", "6", "12", "24"]
     assert [r["cells"][4] for r in table["rows"]] == ["13.45%", "14.26%", "14.31%", "14.54%"]
+    assert [c["article_id"] for c in quote["citations"]] == ["installment-fees-apr"]  # how fees and APR work
     confirm = await chat.press(row_button(quote, 6))
     assert_flow(confirm, FLOW, step="confirm")
     done = await chat.press(confirm_button(confirm))

@@ -109,6 +109,7 @@ async def test_form_submit_en_and_only_the_eligible_kind_is_offered(server: Live
     assert "A permanent increase isn't possible now" in first["text"] and "30% of your limit" in first["text"]
     forms = cards_of(first, "form")
     assert [f["submit"]["values"]["kind"] for f in forms] == ["temporary"]
+    assert [c["article_id"] for c in first["citations"]] == ["temporary-limit-increase"]  # the offered kind's rules
     amount, days = forms[0]["fields"]
     assert (amount["min"], amount["max"]) == (80001, 120000)
     assert [o[0] for o in days["options"]] == ["30", "60", "90"]
