@@ -18,6 +18,7 @@ fallback). The fused score is then lifted or lowered by tier (see :meth:`Article
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,15 @@ _TIER_GROUPS = {
     "tier-platinum": "platinum",
     "tier-diamond": "diamond",
 }
+
+
+# A question about which tier has something ("哪种卡有贵宾厅", "which card has a concierge").
+_ASKS_WHICH_CARD = re.compile(
+    r"(?<!为)(哪|什么|啥)一?(种|个|张|类|级|款|些)?(信用)?卡"
+    r"|\bwhich (credit )?(cards?|tiers?)\b"
+    r"|\bwhat (credit )?(cards?|tiers?) (has|have|gets?|comes?|includes?|offers?)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,6 +167,8 @@ class ArticleRanker:
         the customer's own ("白金卡有什么权益" from a gold customer is about platinum).
         """
         factors = np.ones(self.size)
+        if _ASKS_WHICH_CARD.search(text):
+            return factors  # "which card has lounge access?" is about every tier, not the customer's
         named = {_TIER_GROUPS[g] for g in self._synonyms.groups_in(text) if g in _TIER_GROUPS}
         wanted = named or ({tier} if tier else set())
         if not wanted:

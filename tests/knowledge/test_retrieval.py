@@ -226,3 +226,15 @@ async def test_vector_only_baseline_keeps_to_the_locale_one_passage_per_article(
         assert await baseline.retrieve("🙂", locale="zh") == []
     finally:
         await baseline.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "locale"), [("Which card comes with airport lounge access?", "en"), ("哪种卡有机场贵宾厅", "zh")]
+)
+async def test_retriever_a_which_card_question_is_not_pulled_to_the_customers_tier(
+    retriever: HybridRetriever, question: str, locale: str
+) -> None:
+    # A gold customer asks which card has lounges: an article about the tiers that have them,
+    # not the gold benefits article that the customer's own tier would otherwise lift.
+    passages = await retriever.retrieve(question, locale=locale, tier="gold")
+    assert passages[0].article_id in ("airport-lounge", "tier-platinum-benefits")
