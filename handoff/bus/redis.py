@@ -243,7 +243,9 @@ class _Multiplexer:
             return  # the reconnect subscribes everything counted
         channels = [name for kind, name in keys if kind == "channel"]
         patterns = [name for kind, name in keys if kind == "pattern"]
-        async with self._write:
+        # Bounded like every other Redis call: a wedged connection must not hold up a socket's
+        # teardown (unsubscribe) forever; the reader's reconnect repairs the subscriptions.
+        async with asyncio.timeout(self._bus._timeout_s), self._write:
             if verb == "subscribe":
                 if channels:
                     await pubsub.subscribe(*channels)
