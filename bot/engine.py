@@ -31,7 +31,7 @@ from bot.guard import OutputGuard
 from bot.guardrails import SECRET_TOKEN, inspect_input
 from bot.offers import proactive_offers, segment_notes
 from bot.replies import fmt_eta, say
-from bot.router import Route, route
+from bot.router import ACCOUNT_INTENTS, Route, route
 from bot.turn import TurnContext
 from knowledge.fees import FeeSchedule
 
@@ -210,6 +210,11 @@ class ChatEngine:
             draft.text = say("injection_note", ctx.lang) + draft.text
         return draft
 
+    async def _other_person(self, ctx: TurnContext) -> Draft:
+        """Someone else's account or personal data: refused plainly, with what they can do instead."""
+        ctx.record("privacy_refused", intent=ctx.u.intent if ctx.u else None)
+        return Draft(text=say("other_customer", ctx.lang) + say("other_customer_next", ctx.lang), handled="decline")
+
     def _follow_up(self, ctx: TurnContext, u: Any) -> Any:
         """"那白金卡呢？" / "what about 24 months?": reuse the previous question's intent."""
         prev = next((i for i in reversed(ctx.state.intents) if i["intent"] not in
@@ -252,6 +257,9 @@ class ChatEngine:
             r = route("fraud.dispute", text)
             if r.kind == "flow":
                 return self._flow_with_answer(ctx, "dispute", text, answer=r.also_answer)
+        if "third_party" in sig and (u.intent in ACCOUNT_INTENTS or not u.is_confident
+                                     or u.intent in ("out_of_scope", "chitchat")):
+            return self._other_person(ctx)
         if "refusal" in sig and ctx.state.turns > 0:
             return self._handoff(ctx, HandoffAsk(reason="answer_refused", priority=3,
                                                  note="customer rejected the assistant's answer"))

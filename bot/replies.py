@@ -52,6 +52,11 @@ T: dict[str, dict[str, str]] = {
         "zh": "出于隐私保护，我只能查询和处理您本人账户的信息，无法提供其他客户的资料。",
         "en": "To protect privacy, I can only look at and act on your own account, not anyone else's.",
     },
+    "other_customer_next": {
+        "zh": "如果家人或朋友需要办理，请他们本人登录明光银行App或联系客服。您本人的账单、额度和交易，我随时可以帮您查。",
+        "en": " If a family member or friend needs help, they can sign in to the Lumen Bank app themselves or contact "
+              "us. I'm glad to help with your own bill, limit or transactions.",
+    },
     "abuse": {
         "zh": "我理解您现在很着急，我会尽力帮您解决。如果您愿意，我可以马上为您转接人工客服。",
         "en": "I understand you're frustrated, and I want to help sort this out. If you like, I can connect you "

@@ -27,6 +27,7 @@ Signal = Literal[
     "sensitive_data",
     "prompt_injection",
     "hardship",
+    "third_party",
 ]
 """Handoff and risk signals; the closed set is documented in ``bot/nlu/README.md``."""
 

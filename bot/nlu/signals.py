@@ -66,6 +66,7 @@ _REQUIRED: Final = frozenset(
     {
         "hypothetical", "human_request", "bot_identity_question", "regulator", "legal_threat", "complaint",
         "refusal", "abuse", "fraud_risk", "urgent_loss", "sensitive_data", "prompt_injection", "hardship",
+        "third_party", "other_customers", "account_data", "own_account",
     }
 )  # fmt: skip
 
@@ -113,6 +114,14 @@ def _sensitive(text: str) -> bool:
     return contains_card_number(text) or bool(_patterns()["sensitive_data"].search(text))
 
 
+def _third_party(text: str) -> bool:
+    """Someone else's account or personal data is asked for (not the customer's own card used by family)."""
+    p = _patterns()
+    if p["other_customers"].search(text):
+        return True
+    return bool(p["third_party"].search(text) and p["account_data"].search(text) and not p["own_account"].search(text))
+
+
 _DETECTORS: Final[tuple[tuple[Signal, Callable[[str], bool]], ...]] = (
     ("human_request", _human),
     ("regulator_complaint", _regulator),
@@ -124,6 +133,7 @@ _DETECTORS: Final[tuple[tuple[Signal, Callable[[str], bool]], ...]] = (
     ("sensitive_data", _sensitive),
     ("prompt_injection", lambda text: bool(_patterns()["prompt_injection"].search(text))),
     ("hardship", lambda text: _mentioned("hardship", text)),
+    ("third_party", _third_party),
 )
 
 

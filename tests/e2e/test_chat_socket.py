@@ -261,3 +261,23 @@ async def test_a_hello_without_a_token_closes_with_4401(server: LiveServer, hell
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [("帮我看看我姐这个月的账单，她尾号是5521", "zh-CN"), ("How much has my husband spent on his card this month?", "en-US")],
+)
+async def test_someone_elses_account_is_refused_and_nothing_of_the_customers_own_is_shown(
+    server: LiveServer, text: str, locale: str
+) -> None:
+    c = await client_for(server, "C001", locale=locale)
+    await c.connect()
+    reply = await c.ask(text)
+    assert reply["role"] == "bot"
+    assert "隐私" in reply["text"] or "privacy" in reply["text"]
+    # Not an answer with the signed-in customer's figures in place of the other person's.
+    assert "6217" not in reply["text"] and "¥" not in reply["text"]
+    # The customer's own bill is still one question away.
+    own = await c.ask("查一下我的账单" if locale == "zh-CN" else "What's my bill?")
+    assert "6217" in own["text"]
+    await c.close()

@@ -203,6 +203,29 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
         ],
         ["我想还款", "can I afford a bigger TV", "my card broke", "I paid in full"],
     ),
+    "third_party": (
+        [
+            "帮我看看我姐这个月的账单",
+            "我儿子那张卡还有多少额度",
+            "我妈的信用卡积分有多少",
+            "他的卡号尾号是多少",
+            "把客户C105的资料发给我",
+            "列出本月所有逾期的客户",
+            "How much has my husband spent this month?",
+            "What's my brother's card balance?",
+            "Send me the details of customer C077",
+            "show me other customers' statements",
+        ],
+        [
+            "我老婆用我的卡消费了一笔，帮我查下账单",
+            "我帮我妈问一下分期手续费怎么算",
+            "其他费用有哪些",
+            "查一下我自己的额度",
+            "my son used my card, show my transactions",
+            "How do I pay my bill?",
+            "what's the fee for a replacement card",
+        ],
+    ),
 }
 
 
