@@ -265,7 +265,10 @@ async def test_a_hello_without_a_token_closes_with_4401(server: LiveServer, hell
 
 @pytest.mark.parametrize(
     ("text", "locale"),
-    [("帮我看看我姐这个月的账单，她尾号是5521", "zh-CN"), ("How much has my husband spent on his card this month?", "en-US")],
+    [
+        ("帮我看看我姐这个月的账单，她尾号是5521", "zh-CN"),
+        ("How much has my husband spent on his card this month?", "en-US"),
+    ],
 )
 async def test_someone_elses_account_is_refused_and_nothing_of_the_customers_own_is_shown(
     server: LiveServer, text: str, locale: str
