@@ -43,6 +43,7 @@ FOLLOW_UP = re.compile(
 QUESTION_INTENTS_FOR_REPEAT = {"billing.interest_fees", "benefits.rights", "fx.international", "cash_advance",
                                "application.status", "card.cancel", "profile.update", "payment.how_to_pay"}
 FRUSTRATION_HANDOFF = 0.75
+NEVER_ASK_ARTICLE = "security-never-ask"  # what the bank never asks for
 CLEAR_MARGIN = 1.2  # the best article's score over the second's, for answering an unsure intent
 
 
@@ -198,6 +199,10 @@ class ChatEngine:
                 not u.is_confident or u.intent in ("out_of_scope", "complaint", "chitchat")):
             # Only a genuine banking question inside an injection attempt gets answered.
             return Draft(text=say("injection", ctx.lang), handled="decline")
+        if "secret_offer" in u.signals and "secret" not in inspection.flags:
+            # "Do you need my PIN?": never, from anyone; said before anything else (a code just sent
+            # gets the masking notice instead).
+            return Draft(text=say("secret_offer", ctx.lang), handled="knowledge", meta={"cite": [NEVER_ASK_ARTICLE]})
         trigger = self._trigger(ctx, text)
         if trigger is not None:
             draft = await trigger

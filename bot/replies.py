@@ -52,6 +52,13 @@ T: dict[str, dict[str, str]] = {
         "zh": "出于隐私保护，我只能查询和处理您本人账户的信息，无法提供其他客户的资料。",
         "en": "To protect privacy, I can only look at and act on your own account, not anyone else's.",
     },
+    "secret_offer": {
+        "zh": "请不要发给我，也不要告诉任何人。明光银行（包括本智能助手和人工客服）不会索要您的完整卡号、CVV安全码、密码或短信验证码；"
+              "任何人以银行名义索要，都不是明光银行。如果您已经告诉了别人，请立即在App里或通过本对话冻结卡片。",
+        "en": "Please don't send it to me or to anyone else. Lumen Bank, including this assistant and our agents, never "
+              "asks for your full card number, CVV, PIN, passwords or SMS codes; anyone who asks is not Lumen Bank. "
+              "If you have already shared them, freeze your card now in the app or in this chat.",
+    },
     "other_customer_next": {
         "zh": "如果家人或朋友需要办理，请他们本人登录明光银行App或联系客服。您本人的账单、额度和交易，我随时可以帮您查。",
         "en": " If a family member or friend needs help, they can sign in to the Lumen Bank app themselves or contact "

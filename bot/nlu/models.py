@@ -28,6 +28,7 @@ Signal = Literal[
     "prompt_injection",
     "hardship",
     "third_party",
+    "secret_offer",
 ]
 """Handoff and risk signals; the closed set is documented in ``bot/nlu/README.md``."""
 

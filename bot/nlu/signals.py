@@ -66,7 +66,7 @@ _REQUIRED: Final = frozenset(
     {
         "hypothetical", "human_request", "bot_identity_question", "regulator", "legal_threat", "complaint",
         "refusal", "abuse", "fraud_risk", "urgent_loss", "sensitive_data", "prompt_injection", "hardship",
-        "third_party", "other_customers", "account_data", "own_account",
+        "third_party", "other_customers", "account_data", "own_account", "secret_offer",
     }
 )  # fmt: skip
 
@@ -134,6 +134,7 @@ _DETECTORS: Final[tuple[tuple[Signal, Callable[[str], bool]], ...]] = (
     ("prompt_injection", lambda text: bool(_patterns()["prompt_injection"].search(text))),
     ("hardship", lambda text: _mentioned("hardship", text)),
     ("third_party", _third_party),
+    ("secret_offer", lambda text: bool(_patterns()["secret_offer"].search(text))),
 )
 
 

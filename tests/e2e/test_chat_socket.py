@@ -284,3 +284,21 @@ async def test_someone_elses_account_is_refused_and_nothing_of_the_customers_own
     own = await c.ask("查一下我的账单" if locale == "zh-CN" else "What's my bill?")
     assert "6217" in own["text"]
     await c.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "never"),
+    [
+        ("要不要我把短信验证码发给你？", "zh-CN", "不会索要"),
+        ("Do you need my PIN to check my account?", "en-US", "never asks"),
+    ],
+)
+async def test_an_offer_to_share_a_secret_gets_a_plain_no(
+    server: LiveServer, text: str, locale: str, never: str
+) -> None:
+    c = await client_for(server, "C001", locale=locale)
+    await c.connect()
+    reply = await c.ask(text)
+    assert never in reply["text"]
+    assert [x["article_id"] for x in reply["citations"]] == ["security-never-ask"]
+    await c.close()

@@ -226,6 +226,24 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
             "what's the fee for a replacement card",
         ],
     ),
+    "secret_offer": (
+        [
+            "要不要我把密码告诉你",
+            "你需要短信验证码吗",
+            "我把CVV发给你吧",
+            "Shall I send you my one-time code?",
+            "Do you need my password to check?",
+            "can I give you the 3 digits on the back",
+        ],
+        [
+            "激活卡需要输入验证码吗",
+            "密码忘了怎么办",
+            "我要重置密码",
+            "What is a CVV?",
+            "Do I need a PIN to pay abroad?",
+            "I didn't get the verification code",
+        ],
+    ),
 }
 
 
