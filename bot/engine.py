@@ -29,7 +29,7 @@ from bot.flows import FLOW_INTENTS_OF, FLOWS
 from bot.flows.base import FlowInput, FlowResult, HandoffAsk, is_cancel, new_flow_state
 from bot.guard import OutputGuard
 from bot.guardrails import SECRET_TOKEN, inspect_input
-from bot.offers import proactive_offers, segment_notes
+from bot.offers import hardship_answer, proactive_offers, segment_notes
 from bot.replies import fmt_eta, say
 from bot.router import ACCOUNT_INTENTS, Route, route
 from bot.turn import TurnContext
@@ -203,7 +203,7 @@ class ChatEngine:
             # "Do you need my PIN?": never, from anyone; said before anything else (a code just sent
             # gets the masking notice instead).
             return Draft(text=say("secret_offer", ctx.lang), handled="knowledge", meta={"cite": [NEVER_ASK_ARTICLE]})
-        trigger = self._trigger(ctx, text)
+        trigger = self._trigger(ctx, text) or self._safeguard(ctx)
         if trigger is not None:
             draft = await trigger
         elif state.flow:
@@ -214,6 +214,19 @@ class ChatEngine:
             # The banking question is answered; the attempt to change the rules is refused, openly.
             draft.text = say("injection_note", ctx.lang) + draft.text
         return draft
+
+    def _safeguard(self, ctx: TurnContext) -> Any:
+        """Privacy and hardship answers that replace the routed answer (an awaitable or None)."""
+        assert ctx.u is not None
+        if _asks_for_someone_else(ctx.u):
+            return self._other_person(ctx)
+        if _hardship_plea(ctx.u) and not ctx.state.flow:
+            return self._hardship(ctx)
+        return None
+
+    async def _hardship(self, ctx: TurnContext) -> Draft:
+        ctx.record("hardship", intent=ctx.u.intent if ctx.u else None)
+        return await hardship_answer(ctx, await ctx.customer())
 
     async def _other_person(self, ctx: TurnContext) -> Draft:
         """Someone else's account or personal data: refused plainly, with what they can do instead."""
@@ -262,9 +275,6 @@ class ChatEngine:
             r = route("fraud.dispute", text)
             if r.kind == "flow":
                 return self._flow_with_answer(ctx, "dispute", text, answer=r.also_answer)
-        if "third_party" in sig and (u.intent in ACCOUNT_INTENTS or not u.is_confident
-                                     or u.intent in ("out_of_scope", "chitchat")):
-            return self._other_person(ctx)
         if "refusal" in sig and ctx.state.turns > 0:
             return self._handoff(ctx, HandoffAsk(reason="answer_refused", priority=3,
                                                  note="customer rejected the assistant's answer"))
@@ -829,6 +839,29 @@ INTENT_LABELS = {
     "card.cancel": ("销卡", "Cancel the card"), "profile.update": ("修改资料", "Update my details"),
     "complaint": ("投诉", "Complaint"), "human.agent": ("转人工", "Talk to a person"),
 }
+
+
+def _asks_for_someone_else(u: Any) -> bool:
+    """Someone else's account data, asked as an account question (or an unsure or out-of-scope one);
+    "我帮我妈问分期手续费" is a knowledge question and is answered."""
+    return "third_party" in u.signals and (
+        u.intent in ACCOUNT_INTENTS or not u.is_confident or u.intent in ("out_of_scope", "chitchat")
+    )
+
+
+def _hardship_plea(u: Any) -> bool:
+    """"I can't pay this month, will you send someone round?" is a plea, not a complaint or an
+    unclear question: it gets the options and a person at once."""
+    return "hardship" in u.signals and (
+        not u.is_confident or u.intent in _PLEA_INTENTS
+        or (u.intent == "complaint" and "complaint" not in u.signals)
+    )
+
+
+# Intents a "cannot pay" message lands on when it is a plea rather than a request (an
+# installment or a person asked for by name still goes to its flow or the queue).
+_PLEA_INTENTS = frozenset({"out_of_scope", "chitchat", "payment.how_to_pay", "billing.min_payment",
+                           "billing.interest_fees", "billing.statement"})
 
 
 def _intent_label(intent: str, lang: str) -> str:

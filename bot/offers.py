@@ -162,6 +162,29 @@ async def _purchase_offer(ctx: TurnContext, customer: Customer) -> Draft | None:
              "values": {"flow": "installment", "txn": t.id}}]}])
 
 
+async def hardship_answer(ctx: TurnContext, customer: Customer) -> Draft:
+    """A customer who says they cannot pay: the options with their figures, and a person to talk to.
+
+    Never pressure, never a threat (compliance COL-08): the bill installment offer when the
+    statement allows it, else the grace period and a person for a repayment arrangement.
+    """
+    offer = None if _offered(ctx, "bill_installment") else await _bill_offer(ctx, customer)
+    lead = ctx.pick("理解您现在的难处，我们一起想办法。", "I understand this is hard right now; let's find a way through it. ")
+    if offer is not None:
+        offer.text = lead + offer.text
+        return offer
+    grace = int(ctx.schedule.dec("billing.grace_days"))
+    return Draft(
+        text=lead + ctx.pick(f"在到期还款日后{grace}天内至少还上最低还款额，就算按时还款、不收滞纳金。如果最低还款也有困难，"
+                             f"我可以为您转接人工客服，一起商量还款安排。",
+                             f"Paying at least the minimum payment within {grace} days after the due date counts as on "
+                             f"time, with no late fee. If even the minimum is hard, I can connect you to a person to "
+                             f"talk about a repayment arrangement."),
+        handled="account", tool_values=[grace], meta={"cite": ["repayment-grace-period"]},
+        cards=[{"type": "choices", "id": f"hardship-{ctx.seq}", "options": [
+            {"label": ctx.pick("转人工商量", "Talk to a person"), "action_id": "handoff.request", "values": {}}]}])
+
+
 async def _bill_offer(ctx: TurnContext, customer: Customer) -> Draft | None:
     card = await ctx.card()
     stmts = await ctx.cards.statements(ctx.customer_id, card.id, limit=1)

@@ -302,3 +302,23 @@ async def test_an_offer_to_share_a_secret_gets_a_plain_no(
     assert never in reply["text"]
     assert [x["article_id"] for x in reply["citations"]] == ["security-never-ask"]
     await c.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "lead"),
+    [
+        ("这个月实在还不上了，你们会派人上门吗", "zh-CN", "理解您现在的难处"),
+        ("I lost my job and can't pay this month, what happens now?", "en-US", "I understand this is hard"),
+    ],
+)
+async def test_a_customer_who_cannot_pay_gets_the_options_and_a_person_not_a_question_back(
+    server: LiveServer, text: str, locale: str, lead: str
+) -> None:
+    c = await client_for(server, "C001", locale=locale)
+    await c.connect()
+    reply = await c.ask(text)
+    assert reply["text"].count(lead) == 1
+    options = [o for card in reply.get("cards", []) for o in card.get("options", [])]
+    assert "handoff.request" in [o["action_id"] for o in options], "a person to talk to about a repayment plan"
+    assert "¥1,678.61" in reply["text"]  # the minimum payment of the customer's own statement
+    await c.close()
