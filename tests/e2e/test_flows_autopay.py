@@ -65,10 +65,11 @@ async def test_full_amount_typed_zh_in_three_steps(server: LiveServer) -> None:
     await chat.close()
 
 
-async def test_minimum_by_clicks_zh(server: LiveServer) -> None:
-    cid = await fresh_customer(server, "C001")
-    chat = await Chat.open(server, cid, "zh")
-    choose = await chat.say("设置自动还款")
+@pytest.mark.parametrize(("source", "lang", "ask"), [("C001", "zh", "设置自动还款"), ("C004", "en", "set up autopay")])
+async def test_minimum_by_clicks(server: LiveServer, source: str, lang: str, ask: str) -> None:
+    cid = await fresh_customer(server, source)
+    chat = await Chat.open(server, cid, lang)
+    choose = await chat.say(ask)
     confirm = await chat.press(option(choose, action="autopay.mode", mode="minimum"))
     done = await chat.press(confirm_button(confirm))
     assert_flow(done, FLOW, "completed")
@@ -87,18 +88,6 @@ async def test_mode_said_up_front_en_takes_two_steps(server: LiveServer) -> None
     assert chat.sent == 2
     assert "next statement" in done["text"] and await next_statement(server, cid, "en") in done["text"]
     assert await autopay(server, cid) == "full"
-    await chat.close()
-
-
-async def test_minimum_by_clicks_en(server: LiveServer) -> None:
-    cid = await fresh_customer(server, "C004")
-    chat = await Chat.open(server, cid, "en")
-    choose = await chat.say("set up autopay")
-    confirm = await chat.press(option(choose, action="autopay.mode", mode="minimum"))
-    done = await chat.press(confirm_button(confirm))
-    assert_flow(done, FLOW, "completed")
-    assert chat.sent == 3
-    assert await autopay(server, cid) == "minimum"
     await chat.close()
 
 
