@@ -37,4 +37,8 @@ class Draft:
         self.tool_values.extend(other.tool_values)
         self.passages.extend(other.passages)
         self.decisions |= other.decisions
+        # Rule articles a flow step names (cited by the engine) stay with the combined reply.
+        cite = [a for a in (*self.meta.get("cite", ()), *other.meta.get("cite", ())) if a]
+        if cite:
+            self.meta["cite"] = list(dict.fromkeys(cite))
         return self
